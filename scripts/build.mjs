@@ -1,0 +1,52 @@
+// Builds the CLI and extension bundles into dist/ and a per-file CommonJS
+// transpile of src/ into out/ that the node:test suites import.
+import { build } from 'esbuild';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Native, wasm-loading or very large packages stay in node_modules: tfjs-backend-wasm
+// finds its .wasm files relative to its own module file.
+const external = [
+  '@tensorflow/*',
+  '@huggingface/*',
+  'onnxruntime-node',
+  'sharp',
+  'vscode',
+];
+
+function listSources(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return listSources(path);
+    return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+const watch = process.argv.includes('--watch');
+
+await Promise.all([
+  build({
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: true,
+    external,
+    banner: { js: '#!/usr/bin/env node' },
+    logLevel: 'warning',
+  }),
+  build({
+    entryPoints: listSources('src'),
+    outdir: 'out',
+    outbase: 'src',
+    bundle: false,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'inline',
+    logLevel: 'warning',
+  }),
+]);
+if (watch) console.log('Watch mode is not supported; run the build again.');
