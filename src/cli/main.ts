@@ -1,0 +1,344 @@
+// `sentiment-distill`: the headless command line over the engine.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, resolveConfig, type DeepPartial, type DistillConfig } from '../core/config';
+import { inspectDataset, readDataset } from '../core/data';
+import { loadPredictor } from '../core/inference';
+import { runDistillation, RunCancelledError } from '../core/pipeline/run';
+import { listRuns } from '../core/runs/store';
+import { selectBackend } from '../core/tf';
+import { summarize } from '../core/metrics';
+import { DataError } from '../core/types';
+import { createRenderer } from './progress';
+import { formatInspect, formatMetricsTable } from './format';
+
+/** Exit codes: 0 success, 1 failure, 2 invalid usage or settings, 3 invalid data, 130 cancelled. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, data: 3, cancelled: 130 } as const;
+
+const number = (name: string) => (value: string) => {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new InvalidArgumentError(`${name} must be a number, got "${value}".`);
+  return parsed;
+};
+const integer = (name: string) => (value: string) => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`${name} must be an integer, got "${value}".`);
+  return parsed;
+};
+
+interface TrainFlags {
+  train: string;
+  dev?: string;
+  test?: string;
+  transfer?: string;
+  textColumn?: string;
+  labelColumn?: string;
+  labelNames?: string;
+  teacher: string;
+  softLabels?: string;
+  softLabelFormat?: 'auto' | 'logits' | 'probabilities';
+  teacherArchitecture?: 'bag' | 'cnn' | 'bilstm';
+  teacherEpochs?: number;
+  student?: 'bag' | 'cnn' | 'bilstm';
+  goldFraction?: number;
+  devFraction?: number;
+  testFraction?: number;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  temperature?: number;
+  alpha?: number;
+  logitMse?: number;
+  featureWeight?: number;
+  featureLoss?: 'mse' | 'cosine';
+  gradientMatching?: number;
+  maxLength?: number;
+  patience?: number;
+  metric?: DistillConfig['training']['metric'];
+  seed?: number;
+  backend?: DistillConfig['hardware']['backend'];
+  lenient?: boolean;
+  config?: string;
+  out?: string;
+  runId?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Turns CLI flags (and an optional JSON config file under them) into a validated config. */
+export function configFromFlags(flags: TrainFlags): DistillConfig {
+  const fromFile: DeepPartial<DistillConfig> = flags.config ? (JSON.parse(readFileSync(flags.config, 'utf8')) as DeepPartial<DistillConfig>) : {};
+  const teacherKind = flags.teacher === 'trained' || flags.teacher === 'soft-labels' ? flags.teacher : 'huggingface';
+  const merge = <T extends object>(base: T | undefined, over: T): T => ({ ...(base ?? {}), ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) }) as T;
+  return resolveConfig({
+    data: merge(fromFile.data, {
+      train: flags.train,
+      dev: flags.dev,
+      test: flags.test,
+      transfer: flags.transfer,
+      textColumn: flags.textColumn,
+      labelColumn: flags.labelColumn,
+      labelNames: flags.labelNames,
+      goldFraction: flags.goldFraction,
+      devFraction: flags.devFraction,
+      testFraction: flags.testFraction,
+      maxLength: flags.maxLength,
+      lenient: flags.lenient,
+    }),
+    teacher: merge(fromFile.teacher, {
+      kind: teacherKind,
+      model: teacherKind === 'huggingface' ? flags.teacher : undefined,
+      softLabels: flags.softLabels,
+      softLabelFormat: flags.softLabelFormat,
+      architecture: flags.teacherArchitecture,
+      epochs: flags.teacherEpochs,
+    }),
+    student: merge(fromFile.student, { kind: flags.student }),
+    loss: merge(fromFile.loss, {
+      temperature: flags.temperature,
+      alpha: flags.alpha,
+      logitMseWeight: flags.logitMse,
+      featureWeight: flags.featureWeight,
+      featureLoss: flags.featureLoss,
+      gradientMatchingWeight: flags.gradientMatching,
+    }),
+    training: merge(fromFile.training, {
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      learningRate: flags.learningRate,
+      patience: flags.patience,
+      metric: flags.metric,
+      seed: flags.seed,
+    }),
+    hardware: merge(fromFile.hardware, { backend: flags.backend }),
+    output: merge(fromFile.output, { runsDir: flags.out, runId: flags.runId }),
+  });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sentiment-distill')
+    .description('Distill a sentiment teacher into a small, fast student model (bag of n-grams, CNN or BiLSTM in TensorFlow.js).')
+    .version(readVersion())
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('inspect')
+    .description('Detect the format, encoding, columns and labels of a dataset file or folder and list the problems found.')
+    .argument('<file>', 'dataset file (CSV, TSV, JSONL, JSON, Parquet, text lines) or a folder with one subfolder per label')
+    .option('--text-column <name|index>', 'text column (detected when omitted)')
+    .option('--label-column <name|index>', 'label column (detected when omitted)')
+    .option('--label-names <file>', 'file with one label name per line, for integer labels')
+    .option('--delimiter <char>', 'field delimiter of a delimited file')
+    .option('--encoding <name>', 'file encoding: utf-8, gb18030, windows-1252, latin1 (detected when omitted)')
+    .option('--no-quoting', 'treat quote characters as text (tab files with stray quotes)')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, flags: { textColumn?: string; labelColumn?: string; labelNames?: string; delimiter?: string; encoding?: string; quoting?: boolean; json?: boolean }) => {
+      const info = await inspectDataset(file, {
+        ...(flags.textColumn !== undefined ? { textColumn: columnRef(flags.textColumn) } : {}),
+        ...(flags.labelColumn !== undefined ? { labelColumn: columnRef(flags.labelColumn) } : {}),
+        ...(flags.labelNames ? { labelNamesFile: flags.labelNames } : {}),
+        ...(flags.delimiter ? { delimiter: flags.delimiter === '\\t' ? '\t' : flags.delimiter } : {}),
+        ...(flags.encoding ? { encoding: flags.encoding as never } : {}),
+        ...(flags.quoting === false ? { quoting: false } : {}),
+      });
+      process.stdout.write(flags.json ? JSON.stringify(info, null, 2) + '\n' : formatInspect(info));
+      if (info.problems.some((p) => p.severity === 'error')) process.exitCode = EXIT.data;
+    });
+
+  program
+    .command('train')
+    .description('Run the whole pipeline: read the data, get the teacher outputs, train the student, evaluate both and write a run folder with a report.')
+    .requiredOption('--train <file>', 'labeled training file')
+    .option('--dev <file>', 'dev file (default: a stratified part of --train, see --dev-fraction)')
+    .option('--test <file>', 'test file, scored once with the best checkpoint')
+    .option('--transfer <file>', 'unlabeled texts for the teacher to label (transfer set)')
+    .option('--text-column <name|index>', 'text column (detected when omitted)')
+    .option('--label-column <name|index>', 'label column (detected when omitted)')
+    .option('--label-names <file>', 'file with one label name per line, for integer labels')
+    .option('--teacher <trained|soft-labels|MODEL>', 'teacher: "trained" trains a larger model on the gold labels; "soft-labels" reads --soft-labels; anything else is a Hugging Face model id or folder', 'trained')
+    .option('--soft-labels <column|file>', 'soft-label column of the training file, or a JSONL/CSV file keyed by row id')
+    .addOption(new Option('--soft-label-format <format>', 'whether soft labels are logits or probabilities').choices(['auto', 'logits', 'probabilities']))
+    .addOption(new Option('--teacher-architecture <kind>', 'architecture of a trained teacher (default cnn)').choices(['bag', 'cnn', 'bilstm']))
+    .option('--teacher-epochs <n>', 'epochs of a trained teacher (default 4)', integer('--teacher-epochs'))
+    .addOption(new Option('--student <kind>', 'student architecture (default bag)').choices(['bag', 'cnn', 'bilstm']))
+    .option('--gold-fraction <f>', 'fraction of training rows whose gold label the student sees; the rest are labeled by the teacher (default 1)', number('--gold-fraction'))
+    .option('--dev-fraction <f>', 'fraction held out as dev when --dev is not given (default 0.1)', number('--dev-fraction'))
+    .option('--test-fraction <f>', 'fraction held out as test when --test is not given (default 0)', number('--test-fraction'))
+    .option('--epochs <n>', 'maximum student epochs (default 8)', integer('--epochs'))
+    .option('--batch-size <n>', 'examples per batch (default 64)', integer('--batch-size'))
+    .option('--learning-rate <lr>', 'peak Adam learning rate of the student (default 0.005)', number('--learning-rate'))
+    .option('--temperature <T>', 'KD softmax temperature (default 2)', number('--temperature'))
+    .option('--alpha <a>', 'weight of the KD term; cross-entropy gets 1 - alpha (default 0.5)', number('--alpha'))
+    .option('--logit-mse <w>', 'weight of the logit MSE term (default 0)', number('--logit-mse'))
+    .option('--feature-weight <w>', 'weight of the feature-alignment term (default 0)', number('--feature-weight'))
+    .addOption(new Option('--feature-loss <kind>', 'feature-alignment distance').choices(['mse', 'cosine']))
+    .option('--gradient-matching <w>', 'weight of the gradient-matching penalty; about triples the step time (default 0)', number('--gradient-matching'))
+    .option('--max-length <n>', 'tokens kept per text (default 128)', integer('--max-length'))
+    .option('--patience <n>', 'epochs without improvement before stopping; 0 turns early stopping off (default 3)', integer('--patience'))
+    .addOption(new Option('--metric <name>', 'dev metric for early stopping and the best checkpoint').choices(['accuracy', 'macroF1', 'weightedF1', 'microF1', 'loss']))
+    .option('--seed <n>', 'random seed (default 42)', integer('--seed'))
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default auto)').choices(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']))
+    .option('--lenient', 'skip bad rows and report them instead of stopping')
+    .option('--config <file>', 'JSON file with settings ({"loss": {"temperature": 4}, ...}); flags override it')
+    .option('--out <dir>', 'folder for run folders (default .sentiment-distiller/runs)')
+    .option('--run-id <name>', 'name of the run folder (default: time, dataset and student)')
+    .option('--json', 'print one JSON object with the run folder and metrics as the last line')
+    .option('--quiet', 'print no progress')
+    .action(async (flags: TrainFlags) => {
+      const config = configFromFlags(flags);
+      const controller = new AbortController();
+      const onSignal = () => {
+        if (controller.signal.aborted) process.exit(EXIT.cancelled);
+        process.stderr.write('\nCancelling after the current batch (press Ctrl+C again to stop at once)…\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const renderer = createRenderer({ quiet: flags.quiet === true });
+      try {
+        const summary = await runDistillation(config, { onEvent: renderer.onEvent, signal: controller.signal });
+        renderer.finish();
+        if (!flags.json) {
+          process.stdout.write(formatMetricsTable(summary));
+          process.stdout.write(`\nRun folder: ${summary.runDir}\nReport:     ${summary.report.html}\n`);
+        } else {
+          process.stdout.write(
+            JSON.stringify({ runId: summary.runId, runDir: summary.runDir, state: summary.state, task: summary.task, labels: summary.labels, backend: summary.backend.name, teacher: summary.teacher, student: summary.student, agreement: summary.agreement, bestEpoch: summary.bestEpoch, seconds: summary.seconds, report: summary.report.html }) + '\n',
+          );
+        }
+        if (summary.state === 'cancelled') process.exitCode = EXIT.cancelled;
+      } finally {
+        renderer.finish();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+
+  program
+    .command('eval')
+    .description('Score a saved student on a labeled dataset.')
+    .argument('<student>', 'run folder or its student/ folder')
+    .argument('<file>', 'labeled dataset file')
+    .option('--text-column <name|index>', 'text column (detected when omitted)')
+    .option('--label-column <name|index>', 'label column (detected when omitted)')
+    .option('--label-names <file>', 'file with one label name per line, for integer labels')
+    .option('--backend <name>', 'TensorFlow.js backend', 'auto')
+    .option('--json', 'print the metrics as JSON')
+    .action(async (studentDir: string, file: string, flags: { textColumn?: string; labelColumn?: string; labelNames?: string; backend: DistillConfig['hardware']['backend']; json?: boolean }) => {
+      await selectBackend(flags.backend);
+      const predictor = await loadPredictor(studentDir);
+      const dataset = await readDataset(file, {
+        ...(flags.textColumn !== undefined ? { textColumn: columnRef(flags.textColumn) } : {}),
+        ...(flags.labelColumn !== undefined ? { labelColumn: columnRef(flags.labelColumn) } : {}),
+        ...(flags.labelNames ? { labelNamesFile: flags.labelNames } : {}),
+        labelSpace: { task: predictor.task, names: predictor.labelNames },
+      } as never);
+      const predictions = predictor.predict(dataset.examples.map((e) => e.text));
+      const gold = dataset.examples.map((e) => (e.labels ?? []).map((i) => predictor.labelNames.indexOf(dataset.labelSpace.names[i])));
+      const metrics = summarize(predictor.task, gold, predictions.map((p) => p.probabilities), {});
+      process.stdout.write(flags.json ? JSON.stringify({ file, examples: dataset.examples.length, metrics }) + '\n' : Object.entries(metrics).map(([k, v]) => `${k.padEnd(16)} ${typeof v === 'number' ? v.toFixed(4) : v}`).join('\n') + '\n');
+      predictor.dispose();
+    });
+
+  program
+    .command('predict')
+    .description('Predict labels with a saved student for texts given as arguments, in a file (one per line), or on standard input.')
+    .argument('<student>', 'run folder or its student/ folder')
+    .argument('[texts...]', 'texts to label')
+    .option('--file <file>', 'read texts from a file, one per line')
+    .option('--backend <name>', 'TensorFlow.js backend', 'auto')
+    .option('--json', 'print JSON Lines: {"text", "labels", "probabilities"}')
+    .action(async (studentDir: string, texts: string[], flags: { file?: string; backend: DistillConfig['hardware']['backend']; json?: boolean }) => {
+      let inputs = texts;
+      if (flags.file) inputs = readFileSync(flags.file, 'utf8').split(/\r?\n/).filter((line) => line.trim() !== '');
+      else if (inputs.length === 0 && !process.stdin.isTTY) inputs = await readStdinLines();
+      if (inputs.length === 0) throw new CommanderError(EXIT.usage, 'predict.noInput', 'No texts to label: pass texts as arguments, --file FILE, or pipe lines on standard input.');
+      await selectBackend(flags.backend);
+      const predictor = await loadPredictor(studentDir);
+      const predictions = predictor.predict(inputs);
+      predictions.forEach((prediction, i) => {
+        const probabilities = Object.fromEntries(predictor.labelNames.map((name, k) => [name, Number(prediction.probabilities[k].toFixed(4))]));
+        if (flags.json) process.stdout.write(JSON.stringify({ text: inputs[i], labels: prediction.labels, probabilities }) + '\n');
+        else process.stdout.write(`${prediction.labels.join(',') || '(none)'}\t${Math.max(...prediction.probabilities).toFixed(3)}\t${inputs[i]}\n`);
+      });
+      predictor.dispose();
+    });
+
+  program
+    .command('runs')
+    .description('List the runs in a runs folder, newest first.')
+    .option('--out <dir>', 'runs folder', '.sentiment-distiller/runs')
+    .option('--json', 'print JSON')
+    .action((flags: { out: string; json?: boolean }) => {
+      const runs = listRuns(flags.out);
+      if (flags.json) return void process.stdout.write(JSON.stringify(runs) + '\n');
+      if (runs.length === 0) return void process.stdout.write(`No runs in ${flags.out}.\n`);
+      for (const run of runs) {
+        const metrics = (run.summary?.metrics as { test?: Record<string, number>; dev?: Record<string, number> } | undefined) ?? {};
+        const headline = metrics.test ?? metrics.dev;
+        const score = headline ? (headline.accuracy ?? headline.microF1)?.toFixed(4) : '';
+        process.stdout.write(`${run.state.padEnd(10)} ${run.runId.padEnd(50)} ${score ?? ''}${run.error ? `  ${run.error.split('\n')[0]}` : ''}\n`);
+      }
+    });
+
+  return program;
+}
+
+function columnRef(value: string): string | number {
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+async function readStdinLines(): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const line of createInterface({ input: process.stdin })) if (line.trim() !== '') lines.push(line);
+  return lines;
+}
+
+function readVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(`${__dirname}/../package.json`, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Prints an error the user can act on, without a stack trace, and returns the exit code. */
+export function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    if (error.code === 'predict.noInput') process.stderr.write(`error: ${error.message}\n`);
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof ConfigError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof DataError) {
+    process.stderr.write(`error: ${error.format()}\n`);
+    return EXIT.data;
+  }
+  if (error instanceof RunCancelledError) {
+    process.stderr.write(`${error.message}\n`);
+    return EXIT.cancelled;
+  }
+  if (error instanceof SyntaxError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error: ${message}\n`);
+  if (process.env.SENTIMENT_DISTILLER_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+  else process.stderr.write('Set SENTIMENT_DISTILLER_DEBUG=1 to print the stack trace.\n');
+  return EXIT.failure;
+}
+
+if (require.main === module) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .then(
+      () => process.exit(process.exitCode ?? EXIT.ok),
+      (error: unknown) => process.exit(reportError(error)),
+    );
+}

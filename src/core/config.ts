@@ -1,0 +1,278 @@
+// Every hyperparameter of a distillation run, described once. The table below feeds
+// the defaults, the JSON schema that validates a config (CLI flags, config files,
+// VS Code settings) and, later, the settings contributed by the extension.
+import Ajv from 'ajv';
+
+export type StudentKind = 'bag' | 'cnn' | 'bilstm';
+export type TeacherKind = 'trained' | 'soft-labels' | 'huggingface';
+export type ScheduleKind = 'constant' | 'linear';
+
+export interface DistillConfig {
+  data: {
+    /** Labeled training file. Paths are resolved against the working directory. */
+    train: string;
+    dev?: string;
+    test?: string;
+    /** Unlabeled texts labeled by the teacher (the transfer set). */
+    transfer?: string;
+    textColumn?: string;
+    labelColumn?: string;
+    /** File of label names, one per line, for integer labels. */
+    labelNames?: string;
+    /** Fraction of the training file held out as dev when no dev file is given. */
+    devFraction: number;
+    /** Fraction of the training file held out as test when no test file is given (0 = none). */
+    testFraction: number;
+    /** Fraction of training rows whose gold label the student sees; the rest become transfer texts. */
+    goldFraction: number;
+    /** Tokens kept per text; longer texts are truncated. */
+    maxLength: number;
+    /** Skip bad rows (and report them) instead of stopping at the first one. */
+    lenient: boolean;
+  };
+  teacher: {
+    kind: TeacherKind;
+    /** Hugging Face model id or folder, for kind `huggingface`. */
+    model?: string;
+    /** Soft-label column in the training file, or a side file keyed by row id. */
+    softLabels?: string;
+    /** Whether soft labels are logits or probabilities; `auto` decides from the values. */
+    softLabelFormat: 'auto' | 'logits' | 'probabilities';
+    /** Architecture of a teacher trained in the run. */
+    architecture: StudentKind;
+    /** Embedding width of a teacher trained in the run. */
+    embeddingDim: number;
+    epochs: number;
+    learningRate: number;
+  };
+  student: {
+    kind: StudentKind;
+    /** Embedding width; 0 picks the architecture's default (bag 64, cnn and bilstm 128). */
+    embeddingDim: number;
+    /** Hidden width of the BiLSTM's dense layer; 0 picks the default (256). */
+    hiddenDim: number;
+    dropout: number;
+    tokenizer: 'wordpiece' | 'wordlevel';
+    vocabSize: number;
+    minFrequency: number;
+    /** Largest word n-gram added to the bag student's inputs (1 = unigrams only). */
+    ngrams: number;
+    /** Hash buckets for the bag student's n-grams. */
+    ngramBuckets: number;
+  };
+  loss: {
+    /** Softmax temperature T of the KD term. */
+    temperature: number;
+    temperatureEnd?: number;
+    temperatureSchedule: ScheduleKind;
+    /** Weight α of the KD term; cross-entropy on gold labels gets 1 − α. */
+    alpha: number;
+    alphaEnd?: number;
+    alphaSchedule: ScheduleKind;
+    /** Weight of the mean squared error between student and teacher logits. */
+    logitMseWeight: number;
+    /** Weight of the feature-alignment term (needs a teacher with features). */
+    featureWeight: number;
+    featureLoss: 'mse' | 'cosine';
+    /** Weight of the squared gradient norm of the KD loss (about 3x the cost of a step when > 0). */
+    gradientMatchingWeight: number;
+  };
+  training: {
+    epochs: number;
+    batchSize: number;
+    learningRate: number;
+    lrSchedule: 'constant' | 'linear' | 'cosine';
+    /** Fraction of all steps spent warming the learning rate up from 0. */
+    warmupFraction: number;
+    /** Epochs without improvement of `metric` before stopping. 0 turns early stopping off. */
+    patience: number;
+    metric: 'accuracy' | 'macroF1' | 'weightedF1' | 'microF1' | 'loss';
+    seed: number;
+    /** Threshold on a sigmoid probability for multi-label predictions. */
+    multilabelThreshold: number;
+    /** Teacher confidence at or above which a contradicted gold label is flagged as a possible error. */
+    labelErrorConfidence: number;
+  };
+  hardware: {
+    backend: 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+  };
+  output: {
+    /** Folder holding one subfolder per run. */
+    runsDir: string;
+    /** Name of the run folder; generated from the time and dataset when empty. */
+    runId?: string;
+  };
+}
+
+type Section = keyof DistillConfig;
+
+export interface SettingSpec {
+  section: Section;
+  key: string;
+  type: 'number' | 'integer' | 'string' | 'boolean';
+  default?: number | string | boolean;
+  minimum?: number;
+  maximum?: number;
+  enum?: readonly string[];
+  description: string;
+}
+
+const S = (spec: SettingSpec): SettingSpec => spec;
+
+/** Every setting with its type, default, range and help text. */
+export const SETTINGS: readonly SettingSpec[] = [
+  S({ section: 'data', key: 'train', type: 'string', description: 'Labeled training file (CSV, TSV, JSONL, JSON, Parquet, text lines or a folder per label).' }),
+  S({ section: 'data', key: 'dev', type: 'string', description: 'Validation file. Without one, devFraction of the training file is held out.' }),
+  S({ section: 'data', key: 'test', type: 'string', description: 'Test file, evaluated once with the best checkpoint.' }),
+  S({ section: 'data', key: 'transfer', type: 'string', description: 'Unlabeled texts that the teacher labels for the student (the transfer set).' }),
+  S({ section: 'data', key: 'textColumn', type: 'string', description: 'Text column name or 0-based index. Detected when empty.' }),
+  S({ section: 'data', key: 'labelColumn', type: 'string', description: 'Label column name or 0-based index. Detected when empty.' }),
+  S({ section: 'data', key: 'labelNames', type: 'string', description: 'File with one label name per line, for integer labels.' }),
+  S({ section: 'data', key: 'devFraction', type: 'number', default: 0.1, minimum: 0.01, maximum: 0.5, description: 'Fraction of the training file held out as dev when no dev file is given.' }),
+  S({ section: 'data', key: 'testFraction', type: 'number', default: 0, minimum: 0, maximum: 0.5, description: 'Fraction of the training file held out as test when no test file is given.' }),
+  S({ section: 'data', key: 'goldFraction', type: 'number', default: 1, minimum: 0, maximum: 1, description: 'Fraction of training rows whose gold label the student sees; the other rows become teacher-labeled transfer texts.' }),
+  S({ section: 'data', key: 'maxLength', type: 'integer', default: 128, minimum: 4, maximum: 4096, description: 'Maximum tokens per text; longer texts are truncated.' }),
+  S({ section: 'data', key: 'lenient', type: 'boolean', default: false, description: 'Skip bad rows and report them instead of stopping at the first one.' }),
+
+  S({ section: 'teacher', key: 'kind', type: 'string', default: 'trained', enum: ['trained', 'soft-labels', 'huggingface'], description: 'Teacher: a larger model trained in the run on the gold labels, precomputed soft labels, or a Hugging Face model.' }),
+  S({ section: 'teacher', key: 'model', type: 'string', description: 'Hugging Face model id or local model folder (teacher kind huggingface).' }),
+  S({ section: 'teacher', key: 'softLabels', type: 'string', description: 'Soft-label column of the training file, or a JSONL/CSV side file keyed by row id (teacher kind soft-labels).' }),
+  S({ section: 'teacher', key: 'softLabelFormat', type: 'string', default: 'auto', enum: ['auto', 'logits', 'probabilities'], description: 'Whether soft labels are logits or probabilities; auto treats rows that are non-negative and sum to 1 as probabilities.' }),
+  S({ section: 'teacher', key: 'architecture', type: 'string', default: 'cnn', enum: ['bag', 'cnn', 'bilstm'], description: 'Architecture of a teacher trained in the run.' }),
+  S({ section: 'teacher', key: 'embeddingDim', type: 'integer', default: 128, minimum: 8, maximum: 1024, description: 'Embedding width of a teacher trained in the run.' }),
+  S({ section: 'teacher', key: 'epochs', type: 'integer', default: 4, minimum: 1, maximum: 200, description: 'Training epochs of a teacher trained in the run (the best dev epoch is kept).' }),
+  S({ section: 'teacher', key: 'learningRate', type: 'number', default: 0.002, minimum: 1e-6, maximum: 1, description: 'Adam learning rate of a teacher trained in the run.' }),
+
+  S({ section: 'student', key: 'kind', type: 'string', default: 'bag', enum: ['bag', 'cnn', 'bilstm'], description: 'Student architecture: bag of n-grams (fastText-like, fastest), Kim CNN, or BiLSTM (Tang et al. 2019).' }),
+  S({ section: 'student', key: 'embeddingDim', type: 'integer', default: 0, minimum: 0, maximum: 1024, description: 'Embedding width; 0 uses the architecture default (bag 64, cnn and bilstm 128).' }),
+  S({ section: 'student', key: 'hiddenDim', type: 'integer', default: 0, minimum: 0, maximum: 2048, description: 'Width of the BiLSTM dense layer; 0 uses the default (256).' }),
+  S({ section: 'student', key: 'dropout', type: 'number', default: 0.2, minimum: 0, maximum: 0.9, description: 'Dropout rate before the output layer.' }),
+  S({ section: 'student', key: 'tokenizer', type: 'string', default: 'wordlevel', enum: ['wordpiece', 'wordlevel'], description: 'Tokenizer model built from the training texts (saved as a Hugging Face tokenizer.json).' }),
+  S({ section: 'student', key: 'vocabSize', type: 'integer', default: 20000, minimum: 100, maximum: 500000, description: 'Maximum vocabulary size of the student tokenizer.' }),
+  S({ section: 'student', key: 'minFrequency', type: 'integer', default: 1, minimum: 1, maximum: 1000, description: 'Minimum count of a token in the training texts to enter the vocabulary.' }),
+  S({ section: 'student', key: 'ngrams', type: 'integer', default: 2, minimum: 1, maximum: 4, description: 'Largest word n-gram fed to the bag student (2 adds bigrams; Chinese tokens are characters, so 2 gives character bigrams).' }),
+  S({ section: 'student', key: 'ngramBuckets', type: 'integer', default: 100000, minimum: 0, maximum: 2000000, description: 'Hash buckets for the bag student n-grams.' }),
+
+  S({ section: 'loss', key: 'temperature', type: 'number', default: 2, minimum: 0.05, maximum: 100, description: 'Softmax temperature T of the KD term T²·KL(softmax(t/T) ‖ softmax(s/T)).' }),
+  S({ section: 'loss', key: 'temperatureEnd', type: 'number', minimum: 0.05, maximum: 100, description: 'Temperature at the end of training for a linear schedule.' }),
+  S({ section: 'loss', key: 'temperatureSchedule', type: 'string', default: 'constant', enum: ['constant', 'linear'], description: 'Temperature schedule over training.' }),
+  S({ section: 'loss', key: 'alpha', type: 'number', default: 0.5, minimum: 0, maximum: 1, description: 'Weight α of the KD term; cross-entropy on gold labels gets 1 − α. Rows without a gold label use the KD term only.' }),
+  S({ section: 'loss', key: 'alphaEnd', type: 'number', minimum: 0, maximum: 1, description: 'α at the end of training for a linear schedule.' }),
+  S({ section: 'loss', key: 'alphaSchedule', type: 'string', default: 'constant', enum: ['constant', 'linear'], description: 'Schedule of α over training.' }),
+  S({ section: 'loss', key: 'logitMseWeight', type: 'number', default: 0, minimum: 0, maximum: 100, description: 'Weight of the mean squared error between student and teacher logits (Tang et al. 2019).' }),
+  S({ section: 'loss', key: 'featureWeight', type: 'number', default: 0, minimum: 0, maximum: 100, description: 'Weight of the alignment between a learned projection of the student features and the teacher features.' }),
+  S({ section: 'loss', key: 'featureLoss', type: 'string', default: 'mse', enum: ['mse', 'cosine'], description: 'Feature-alignment distance: mean squared error or 1 − cosine similarity.' }),
+  S({ section: 'loss', key: 'gradientMatchingWeight', type: 'number', default: 0, minimum: 0, maximum: 100, description: 'Weight of the squared norm of the KD-loss gradient with respect to the student parameters. Each step then costs about three forward-backward passes.' }),
+
+  S({ section: 'training', key: 'epochs', type: 'integer', default: 8, minimum: 1, maximum: 1000, description: 'Maximum student training epochs.' }),
+  S({ section: 'training', key: 'batchSize', type: 'integer', default: 64, minimum: 1, maximum: 4096, description: 'Examples per mini-batch.' }),
+  S({ section: 'training', key: 'learningRate', type: 'number', default: 0.005, minimum: 1e-6, maximum: 1, description: 'Peak Adam learning rate of the student.' }),
+  S({ section: 'training', key: 'lrSchedule', type: 'string', default: 'linear', enum: ['constant', 'linear', 'cosine'], description: 'Learning-rate decay after warm-up.' }),
+  S({ section: 'training', key: 'warmupFraction', type: 'number', default: 0.05, minimum: 0, maximum: 0.5, description: 'Fraction of all steps spent warming the learning rate up from 0.' }),
+  S({ section: 'training', key: 'patience', type: 'integer', default: 3, minimum: 0, maximum: 1000, description: 'Epochs without improvement of the metric before training stops; 0 turns early stopping off.' }),
+  S({ section: 'training', key: 'metric', type: 'string', default: 'accuracy', enum: ['accuracy', 'macroF1', 'weightedF1', 'microF1', 'loss'], description: 'Dev metric for early stopping and the best checkpoint (multi-label runs use microF1 for accuracy).' }),
+  S({ section: 'training', key: 'seed', type: 'integer', default: 42, minimum: 0, maximum: 2147483647, description: 'Random seed for splits, initialisation, shuffling and dropout.' }),
+  S({ section: 'training', key: 'multilabelThreshold', type: 'number', default: 0.5, minimum: 0.01, maximum: 0.99, description: 'Sigmoid probability at or above which a label is predicted in multi-label runs.' }),
+  S({ section: 'training', key: 'labelErrorConfidence', type: 'number', default: 0.9, minimum: 0.5, maximum: 1, description: 'Teacher confidence at or above which a contradicted gold label is flagged as a possible label error.' }),
+
+  S({ section: 'hardware', key: 'backend', type: 'string', default: 'auto', enum: ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], description: 'TensorFlow.js backend; auto tries tfjs-node-gpu, tfjs-node, then wasm.' }),
+
+  S({ section: 'output', key: 'runsDir', type: 'string', default: '.sentiment-distiller/runs', description: 'Folder holding one subfolder per run.' }),
+  S({ section: 'output', key: 'runId', type: 'string', description: 'Run folder name; generated from the time and dataset when empty.' }),
+];
+
+/** Config with every default filled in; `train` still has to be set. */
+export function defaultConfig(): DistillConfig {
+  const config: Record<string, Record<string, unknown>> = {};
+  for (const spec of SETTINGS) {
+    config[spec.section] ??= {};
+    if (spec.default !== undefined) config[spec.section][spec.key] = spec.default;
+  }
+  return config as unknown as DistillConfig;
+}
+
+/** JSON schema of a complete config, built from SETTINGS. */
+export function configSchema(): object {
+  const properties: Record<string, { type: 'object'; properties: Record<string, object>; required: string[]; additionalProperties: false }> = {};
+  for (const spec of SETTINGS) {
+    properties[spec.section] ??= { type: 'object', properties: {}, required: [], additionalProperties: false };
+    const { section: _section, key, default: _default, ...schema } = spec;
+    properties[spec.section].properties[key] = schema;
+    if (spec.default !== undefined) properties[spec.section].required.push(key);
+  }
+  properties.data.required.push('train');
+  return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Merges `overrides` over the defaults and validates the result. Throws ConfigError
+ * listing every invalid value with its allowed range or choices.
+ */
+export function resolveConfig(overrides: DeepPartial<DistillConfig>): DistillConfig {
+  const config = defaultConfig() as unknown as Record<string, Record<string, unknown>>;
+  for (const [section, values] of Object.entries(overrides ?? {})) {
+    if (values === undefined) continue;
+    if (typeof values !== 'object' || values === null) throw new ConfigError(`Config section "${section}" must be an object.`);
+    config[section] = { ...(config[section] ?? {}), ...dropUndefined(values as Record<string, unknown>) };
+  }
+  validateConfig(config);
+  checkDependencies(config as unknown as DistillConfig);
+  return config as unknown as DistillConfig;
+}
+
+let compiled: ReturnType<Ajv['compile']> | undefined;
+
+function validateConfig(config: unknown): void {
+  compiled ??= new Ajv({ allErrors: true, strict: false }).compile(configSchema());
+  if (compiled(config)) return;
+
+  const lines = (compiled.errors ?? []).map((error) => {
+    const path = error.instancePath.slice(1).replace(/\//g, '.') || '(root)';
+    const spec = SETTINGS.find((s) => `${s.section}.${s.key}` === path);
+    const value = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], config);
+    if (error.keyword === 'additionalProperties') {
+      return `unknown setting "${path === '(root)' ? '' : path + '.'}${String(error.params.additionalProperty)}"`;
+    }
+    if (error.keyword === 'required') return `missing setting "${path === '(root)' ? '' : path + '.'}${String(error.params.missingProperty)}"`;
+    const allowed = spec?.enum
+      ? `one of ${spec.enum.join(', ')}`
+      : spec && (spec.minimum !== undefined || spec.maximum !== undefined)
+        ? `a ${spec.type} from ${spec.minimum ?? '-∞'} to ${spec.maximum ?? '∞'}`
+        : `a ${spec?.type ?? 'valid value'}`;
+    return `${path} = ${JSON.stringify(value)} is invalid: expected ${allowed}`;
+  });
+  throw new ConfigError(`Invalid settings:\n  ${[...new Set(lines)].join('\n  ')}`);
+}
+
+function checkDependencies(config: DistillConfig): void {
+  const problems: string[] = [];
+  if (config.teacher.kind === 'huggingface' && !config.teacher.model) {
+    problems.push('teacher.kind = "huggingface" needs teacher.model (a model id or a local folder); pass --teacher MODEL.');
+  }
+  if (config.teacher.kind === 'soft-labels' && !config.teacher.softLabels) {
+    problems.push('teacher.kind = "soft-labels" needs teacher.softLabels (a column of the training file or a side file); pass --soft-labels.');
+  }
+  if (config.teacher.kind === 'soft-labels' && config.loss.featureWeight > 0) {
+    problems.push('loss.featureWeight > 0 needs a teacher with features, but soft labels carry none; set it to 0 or use a trained or Hugging Face teacher.');
+  }
+  if (config.loss.temperatureSchedule === 'linear' && config.loss.temperatureEnd === undefined) {
+    problems.push('loss.temperatureSchedule = "linear" needs loss.temperatureEnd.');
+  }
+  if (config.loss.alphaSchedule === 'linear' && config.loss.alphaEnd === undefined) {
+    problems.push('loss.alphaSchedule = "linear" needs loss.alphaEnd.');
+  }
+  if (config.data.dev === undefined && config.data.devFraction + config.data.testFraction >= 0.9) {
+    problems.push('data.devFraction + data.testFraction leaves under 10% of the rows for training; lower them.');
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid settings:\n  ${problems.join('\n  ')}`);
+}
+
+function dropUndefined(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };

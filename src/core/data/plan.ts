@@ -1,0 +1,236 @@
+// The reading plan of one dataset: format, encoding, layout, header and column roles.
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { DataError, type DataProblem, type DatasetFormat, type ReadOptions, type TextEncoding } from '../types';
+import { readDelimitedRows, type DelimitedLayout, type RawRow } from './csv-source';
+import { detectHeader, detectRoles, genericNames, headerNames, type ColumnRoles } from './columns';
+import { decodedHead, detectFileEncoding, detectLineEnding, guessBufferEncoding, readHead } from './encoding';
+import {
+  isDirectory,
+  labelFromFileName,
+  listFolderDataset,
+  parquetColumns,
+  readFolderRows,
+  readJsonArrayRows,
+  readJsonLinesRows,
+  readLinesRows,
+  readParquetRows,
+} from './object-sources';
+import { formatFromContent, formatFromExtension, sniffLayout } from './sniff';
+import { isBytesLiteral } from './bytes-literal';
+import { cellText } from './columns';
+import { readLabelNames } from './labels';
+
+/** Rows read ahead to detect the header and the column roles. */
+const SAMPLE_ROWS = 500;
+
+export interface ReadPlan {
+  file: string;
+  format: DatasetFormat;
+  encoding: TextEncoding;
+  encodingDetected: boolean;
+  lineEnding: 'LF' | 'CRLF' | 'CR' | 'mixed' | 'none';
+  layout?: DelimitedLayout;
+  header: boolean;
+  columns: string[];
+  roles: ColumnRoles;
+  /** Label of every record of a `lines` file. */
+  fixedLabel?: string;
+  /** Texts are Python bytes literals to decode. */
+  bytesLiteral: boolean;
+  labelNames?: string[];
+  options: ReadOptions;
+  problems: DataProblem[];
+}
+
+function missingFile(file: string, code: string | undefined): DataError {
+  const what = code === 'ENOENT' ? 'File not found.' : `Cannot read the file (${code ?? 'unknown error'}).`;
+  return new DataError(what, file, undefined, undefined, 'Check the path; relative paths are resolved from the current folder.');
+}
+
+async function detectFolderEncoding(folder: string): Promise<TextEncoding> {
+  const groups = await listFolderDataset(folder);
+  const sample: Buffer[] = [];
+  for (const { files } of groups) {
+    for (const file of files.slice(0, 25)) sample.push((await readHead(file, 16 * 1024)).buffer);
+  }
+  return guessBufferEncoding(Buffer.concat(sample));
+}
+
+/** Yields every record of the file, the header row included, as the plan's format reads it. */
+export function allRows(plan: Pick<ReadPlan, 'file' | 'format' | 'encoding' | 'layout'>): AsyncGenerator<RawRow> {
+  switch (plan.format) {
+    case 'csv':
+      if (!plan.layout) throw new Error('CSV plan without a layout');
+      return readDelimitedRows(plan.file, plan.encoding, plan.layout);
+    case 'jsonl':
+      return readJsonLinesRows(plan.file, plan.encoding);
+    case 'json':
+      return readJsonArrayRows(plan.file, plan.encoding);
+    case 'parquet':
+      return readParquetRows(plan.file);
+    case 'lines':
+      return readLinesRows(plan.file, plan.encoding);
+    case 'folder':
+      return readFolderRows(plan.file, plan.encoding);
+  }
+}
+
+/** Data rows only: the header row, when there is one, is skipped. */
+export async function* dataRows(plan: ReadPlan): AsyncGenerator<RawRow> {
+  let first = true;
+  for await (const row of allRows(plan)) {
+    if (first && plan.header) {
+      first = false;
+      continue;
+    }
+    first = false;
+    yield row;
+  }
+}
+
+async function sampleRows(plan: Pick<ReadPlan, 'file' | 'format' | 'encoding' | 'layout'>): Promise<RawRow[]> {
+  const rows: RawRow[] = [];
+  for await (const row of allRows(plan)) {
+    rows.push(row);
+    if (rows.length >= SAMPLE_ROWS) break;
+  }
+  return rows;
+}
+
+/** Cells of a row in column order; object records are looked up by column name. */
+export function rowCells(columns: string[], row: RawRow): unknown[] {
+  if (Array.isArray(row.cells)) return row.cells;
+  const record = row.cells;
+  return columns.map((name) => record[name]);
+}
+
+function objectColumns(rows: RawRow[]): string[] {
+  const names: string[] = [];
+  const seen = new Set<string>();
+  for (const row of rows) {
+    if (Array.isArray(row.cells)) continue;
+    for (const key of Object.keys(row.cells)) {
+      if (!seen.has(key)) {
+        seen.add(key);
+        names.push(key);
+      }
+    }
+  }
+  return names;
+}
+
+function mostCommonLength(rows: unknown[][]): number {
+  const counts = new Map<number, number>();
+  for (const row of rows) counts.set(row.length, (counts.get(row.length) ?? 0) + 1);
+  let best = 0;
+  let length = 0;
+  for (const [candidate, times] of counts) {
+    if (times > best) {
+      best = times;
+      length = candidate;
+    }
+  }
+  return length;
+}
+
+/** Detects everything needed to read `path`; options override each step. */
+export async function planDataset(path: string, options: ReadOptions = {}): Promise<ReadPlan> {
+  const file = resolve(path);
+  try {
+    await stat(file);
+  } catch (error) {
+    throw missingFile(file, (error as NodeJS.ErrnoException).code);
+  }
+  const problems: DataProblem[] = [];
+  const folder = await isDirectory(file);
+  let format: DatasetFormat | undefined = options.format ?? (folder ? 'folder' : formatFromExtension(file));
+  if (folder && format !== 'folder') {
+    throw new DataError(`The path is a folder, but --format ${format} needs a file.`, file, undefined, undefined, 'Pass a file, or --format folder for a folder with one subfolder per label.');
+  }
+
+  let encoding: TextEncoding;
+  let encodingDetected: boolean;
+  let lineEnding: ReadPlan['lineEnding'] = 'none';
+  if (format === 'folder') {
+    if ((await listFolderDataset(file)).every(({ files }) => files.length === 0)) {
+      throw new DataError('The folder has no label subfolders with text files.', file, undefined, undefined, 'Put each text in a file under a subfolder named after its label, such as pos/1.txt and neg/2.txt.');
+    }
+    encoding = options.encoding ?? (await detectFolderEncoding(file));
+    encodingDetected = options.encoding === undefined;
+  } else if (format === 'parquet') {
+    encoding = 'utf-8';
+    encodingDetected = false;
+  } else {
+    const detected = await detectFileEncoding(file, options.encoding);
+    encoding = detected.encoding;
+    encodingDetected = detected.detected;
+    lineEnding = detectLineEnding((await readHead(file)).buffer);
+  }
+
+  let layout: DelimitedLayout | undefined;
+  if (format === undefined || format === 'csv') {
+    const head = await decodedHead(file, encoding);
+    format ??= formatFromContent(head);
+    if (format === 'csv') {
+      const forced: Partial<DelimitedLayout> = {};
+      if (options.delimiter !== undefined) forced.delimiter = options.delimiter;
+      if (options.quoting !== undefined) forced.quoting = options.quoting;
+      if (options.splitOnLastDelimiter) forced.splitOn = 'last';
+      layout = sniffLayout(head, forced) ?? {
+        delimiter: options.delimiter ?? (file.toLowerCase().endsWith('.tsv') ? '\t' : ','),
+        quoting: options.quoting ?? true,
+        splitOn: options.splitOnLastDelimiter ? 'last' : 'all',
+      };
+    }
+  }
+
+  const partial = { file, format, encoding, layout };
+  const sample = await sampleRows(partial);
+  if (sample.length === 0) {
+    throw new DataError('The file has no records (only blank lines).', file, undefined, undefined, 'Choose a file with at least one record.');
+  }
+
+  let header = false;
+  let columns: string[];
+  let fixedLabel: string | undefined;
+  let dataSample: unknown[][];
+  if (format === 'csv') {
+    const arrays = sample.map((row) => row.cells as unknown[]);
+    header = options.header ?? detectHeader(arrays);
+    columns = header ? headerNames(arrays[0]) : genericNames(mostCommonLength(arrays));
+    dataSample = header ? arrays.slice(1) : arrays;
+  } else if (format === 'lines') {
+    columns = ['text'];
+    fixedLabel = options.label ?? labelFromFileName(file);
+    dataSample = sample.map((row) => row.cells as unknown[]);
+  } else if (format === 'folder') {
+    columns = ['text', 'label'];
+    dataSample = sample.map((row) => row.cells as unknown[]);
+  } else {
+    columns = format === 'parquet' ? (await parquetColumns(file)).columns : objectColumns(sample);
+    dataSample = sample.map((row) => rowCells(columns, row));
+  }
+
+  let roles: ColumnRoles;
+  if (format === 'lines') roles = { text: 0, multiLabelCells: false };
+  else if (format === 'folder') roles = { text: 0, label: 1, multiLabelCells: false };
+  else roles = detectRoles(columns, dataSample, options, header, file);
+
+  const texts = dataSample.map((row) => cellText(row[roles.text]));
+  const literalCount = texts.filter(isBytesLiteral).length;
+  const bytesLiteral = texts.length > 0 && literalCount >= 0.8 * texts.length;
+  if (bytesLiteral) {
+    problems.push({
+      severity: 'warning',
+      file,
+      message: `The texts in column "${columns[roles.text]}" are Python bytes literals (b'…'); they were decoded as UTF-8.`,
+      hint: 'Re-export the data with decoded strings to keep the file readable in other tools.',
+    });
+  }
+
+  const labelNames = options.labelNamesFile ? await readLabelNames(resolve(options.labelNamesFile)) : undefined;
+  return { file, format, encoding, encodingDetected, lineEnding, layout, header, columns, roles, fixedLabel, bytesLiteral, labelNames, options, problems };
+}
+
+

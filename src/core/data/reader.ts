@@ -1,0 +1,219 @@
+// Reading whole datasets, streaming them, and inspecting them for previews.
+import { DataError, type DataProblem, type Dataset, type DatasetInfo, type Example, type LabelSpace, type ReadOptions } from '../types';
+import { LabelMapper } from './labels';
+import { dataRows, planDataset, type ReadPlan } from './plan';
+import { RecordChecks, buildLabelSpace, parseRow, toExample, toProblem, type ParsedRecord } from './records';
+
+export interface ReadDatasetOptions extends ReadOptions {
+  /** Label space to map labels into (dev/test files read against the training labels). */
+  labelSpace?: LabelSpace;
+  /** Called for every row skipped in lenient mode. */
+  onSkip?: (problem: DataProblem) => void;
+}
+
+/** Rows listed one by one in `inspectDataset` problems before the rest are only counted. */
+const MAX_LISTED_PROBLEMS = 50;
+const PREVIEW_SIZE = 5;
+
+/** Parses the data rows of a plan; bad rows raise in strict mode and go to `onSkip` in lenient mode. */
+async function* parsedRecords(plan: ReadPlan, lenient: boolean, onSkip: (problem: DataProblem) => void): AsyncGenerator<ParsedRecord> {
+  for await (const row of dataRows(plan)) {
+    let record: ParsedRecord;
+    try {
+      record = parseRow(plan, row);
+    } catch (error) {
+      if (!(error instanceof DataError) || !lenient) throw error;
+      onSkip(toProblem(error));
+      continue;
+    }
+    yield record;
+  }
+}
+
+function noRecordsError(plan: ReadPlan, skipped: number): DataError {
+  if (skipped > 0) {
+    return new DataError(`All ${skipped} records were skipped as invalid, so no data is left.`, plan.file, undefined, undefined, 'Look at the listed problems; the column choice (--text-column, --label-column) may be wrong.');
+  }
+  if (plan.header) {
+    return new DataError('The file has a header row but no data rows.', plan.file, 2, undefined, 'Add data rows below the header, or pass --header false if the first row is data.');
+  }
+  return new DataError('The file has no records.', plan.file, undefined, undefined, 'Choose a file with at least one record.');
+}
+
+function mapperFor(plan: ReadPlan, space: LabelSpace): LabelMapper {
+  return new LabelMapper(space, plan.labelNames !== undefined);
+}
+
+function labelCounts(space: LabelSpace, examples: Iterable<Example>): { label: string; count: number }[] {
+  const counts = space.names.map(() => 0);
+  for (const example of examples) for (const index of example.labels ?? []) counts[index] += 1;
+  return space.names.map((label, index) => ({ label, count: counts[index] }));
+}
+
+function makeInfo(plan: ReadPlan, space: LabelSpace, counts: { label: string; count: number }[], rows: number, preview: Example[], problems: DataProblem[]): DatasetInfo {
+  const { roles, columns } = plan;
+  const info: DatasetInfo = {
+    file: plan.file,
+    format: plan.format,
+    encoding: plan.encoding,
+    encodingDetected: plan.encodingDetected,
+    header: plan.header,
+    columns,
+    textColumn: columns[roles.text],
+    lineEnding: plan.lineEnding,
+    task: space.task,
+    labelCounts: counts,
+    rows,
+    preview,
+    problems,
+  };
+  if (plan.layout) {
+    info.delimiter = plan.layout.delimiter;
+    info.quoting = plan.layout.quoting;
+  }
+  if (roles.label !== undefined) info.labelColumn = columns[roles.label];
+  if (roles.labelColumns) info.labelColumns = roles.labelColumns.map((index) => columns[index]);
+  if (roles.id !== undefined) info.idColumn = columns[roles.id];
+  if (roles.soft !== undefined) info.softLabelColumn = columns[roles.soft];
+  return info;
+}
+
+function skippedSummary(plan: ReadPlan, skipped: DataProblem[]): DataProblem[] {
+  if (skipped.length === 0) return [];
+  return [{ severity: 'warning', file: plan.file, message: `${skipped.length} invalid record(s) were skipped (lenient mode); the first is on line ${skipped[0].line ?? '?'}.`, hint: 'Fix them in the file, or read without --lenient to stop at the first one.' }];
+}
+
+/**
+ * Reads every record of a dataset file (or label folder) into examples. Strict by default:
+ * the first bad row raises a DataError; with `lenient`, bad rows are skipped and listed.
+ */
+export async function readDataset(path: string, options: ReadDatasetOptions = {}): Promise<Dataset> {
+  const plan = await planDataset(path, options);
+  if (plan.roles.labelProblem) throw plan.roles.labelProblem;
+  const lenient = options.lenient === true;
+  const skipped: DataProblem[] = [];
+  const skip = (problem: DataProblem) => {
+    skipped.push(problem);
+    options.onSkip?.(problem);
+  };
+
+  const records: ParsedRecord[] = [];
+  const checks = new RecordChecks(plan);
+  const tokens = new Set<string>();
+  let sawMultiLabel = false;
+  for await (const record of parsedRecords(plan, lenient, skip)) {
+    records.push(record);
+    checks.add(record);
+    if (record.tokens) {
+      for (const token of record.tokens) tokens.add(token);
+      if (record.tokens.length !== 1) sawMultiLabel = true;
+    }
+  }
+  if (records.length === 0) throw noRecordsError(plan, skipped.length);
+
+  const built = options.labelSpace ? { space: options.labelSpace, mapper: mapperFor(plan, options.labelSpace) } : buildLabelSpace(plan, tokens, sawMultiLabel);
+  const examples: Example[] = [];
+  for (const record of records) {
+    if (checks.idsRepeat) record.id = `${record.file}:${record.line}`;
+    try {
+      examples.push(toExample(plan, record, built.mapper));
+    } catch (error) {
+      if (!(error instanceof DataError) || !lenient) throw error;
+      skip(toProblem(error));
+    }
+  }
+  if (examples.length === 0) throw noRecordsError(plan, skipped.length);
+
+  const problems = [...plan.problems, ...checks.problems(), ...skippedSummary(plan, skipped)];
+  const info = makeInfo(plan, built.space, labelCounts(built.space, examples), examples.length, examples.slice(0, PREVIEW_SIZE), problems);
+  return { info, labelSpace: built.space, examples, skipped };
+}
+
+/**
+ * Streams the examples of a dataset without holding them. Without `labelSpace`, a first
+ * pass over the file collects the label values, because the index order needs all of them.
+ */
+export async function* streamRecords(path: string, options: ReadDatasetOptions = {}): AsyncGenerator<Example> {
+  const plan = await planDataset(path, options);
+  if (plan.roles.labelProblem) throw plan.roles.labelProblem;
+  const lenient = options.lenient === true;
+  const ignore = () => {};
+  let space = options.labelSpace;
+  if (!space) {
+    const tokens = new Set<string>();
+    let sawMultiLabel = false;
+    for await (const record of parsedRecords(plan, lenient, ignore)) {
+      for (const token of record.tokens ?? []) tokens.add(token);
+      if (record.tokens && record.tokens.length !== 1) sawMultiLabel = true;
+    }
+    space = buildLabelSpace(plan, tokens, sawMultiLabel).space;
+  }
+  const mapper = mapperFor(plan, space);
+  for await (const record of parsedRecords(plan, lenient, (problem) => options.onSkip?.(problem))) {
+    try {
+      yield toExample(plan, record, mapper);
+    } catch (error) {
+      if (!(error instanceof DataError) || !lenient) throw error;
+      options.onSkip?.(toProblem(error));
+    }
+  }
+}
+
+/**
+ * Detects how a file is laid out and summarises its records. Row-level problems are
+ * reported, never raised; a DataError means the file cannot be read at all (missing, empty, binary).
+ */
+export async function inspectDataset(path: string, options: ReadOptions = {}): Promise<DatasetInfo> {
+  const plan = await planDataset(path, options);
+  const problems: DataProblem[] = [...plan.problems];
+  if (plan.roles.labelProblem) problems.push(toProblem(plan.roles.labelProblem));
+
+  const rowProblems: DataProblem[] = [];
+  const checks = new RecordChecks(plan);
+  const tokenCounts = new Map<string, number>();
+  const firstRecords: ParsedRecord[] = [];
+  let rows = 0;
+  let sawMultiLabel = false;
+  try {
+    for await (const record of parsedRecords(plan, true, (problem) => rowProblems.push(problem))) {
+      rows += 1;
+      checks.add(record);
+      if (firstRecords.length < PREVIEW_SIZE) firstRecords.push(record);
+      for (const token of record.tokens ?? []) tokenCounts.set(token, (tokenCounts.get(token) ?? 0) + 1);
+      if (record.tokens && record.tokens.length !== 1) sawMultiLabel = true;
+    }
+  } catch (error) {
+    // A file-level parse failure (such as an unclosed quote) ends the scan; what was read still counts.
+    if (!(error instanceof DataError)) throw error;
+    rowProblems.push(toProblem(error));
+  }
+  if (rows === 0 && rowProblems.length === 0) problems.push(toProblem(noRecordsError(plan, 0)));
+
+  problems.push(...rowProblems.slice(0, MAX_LISTED_PROBLEMS));
+  if (rowProblems.length > MAX_LISTED_PROBLEMS) {
+    problems.push({ severity: 'error', file: plan.file, message: `${rowProblems.length - MAX_LISTED_PROBLEMS} more invalid record(s) are not listed.`, hint: 'Read the file with --lenient to get the full list.' });
+  }
+  problems.push(...checks.problems());
+
+  const { space, mapper } = buildLabelSpace(plan, tokenCounts.keys(), sawMultiLabel);
+  const counts = space.names.map((label, index) => {
+    let count = 0;
+    for (const [token, times] of tokenCounts) if (mapper.map(token) === index) count += times;
+    return { label, count };
+  });
+  for (const [token] of tokenCounts) {
+    if (mapper.map(token) === undefined) {
+      problems.push({ severity: 'error', file: plan.file, message: `Label "${token}" is not in the label names file (${space.names.length} names).`, hint: 'Fix the label or the names file (--label-names).' });
+    }
+  }
+  const preview: Example[] = [];
+  for (const record of firstRecords) {
+    if (checks.idsRepeat) record.id = `${record.file}:${record.line}`;
+    try {
+      preview.push(toExample(plan, record, mapper));
+    } catch {
+      // Reported above as a label missing from the names file.
+    }
+  }
+  return makeInfo(plan, space, counts, rows, preview, problems);
+}

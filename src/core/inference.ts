@@ -1,0 +1,73 @@
+// Loads a saved student (a run's `student/` folder) and predicts labels for texts.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadStudent, type Student } from './students';
+import { StudentTokenizer } from './tokenize';
+import { encoderFor } from './pipeline/prepare';
+import { predictModel, toProbabilities } from './train/evaluate';
+import { DataError, type TaskKind } from './types';
+
+export interface StudentLabels {
+  task: TaskKind;
+  labels: string[];
+  multilabelThreshold: number;
+  maxLength: number;
+  ngrams: number;
+  ngramBuckets: number;
+}
+
+export interface Prediction {
+  labels: string[];
+  /** Probability per label, in the order of `Predictor.labelNames`. */
+  probabilities: number[];
+}
+
+export interface Predictor {
+  readonly task: TaskKind;
+  readonly labelNames: string[];
+  readonly student: Student;
+  predict(texts: string[]): Prediction[];
+  dispose(): void;
+}
+
+/** Accepts a run folder or its `student/` folder. */
+export function resolveStudentDir(path: string): string {
+  const absolute = resolve(path);
+  if (existsSync(join(absolute, 'model.json'))) return absolute;
+  if (existsSync(join(absolute, 'student', 'model.json'))) return join(absolute, 'student');
+  throw new DataError(`No saved student in ${absolute}: model.json is missing.`, absolute, undefined, undefined, 'Pass a run folder (with a student/ subfolder) or the student folder itself.');
+}
+
+export async function loadPredictor(path: string): Promise<Predictor> {
+  const dir = resolveStudentDir(path);
+  const labelsFile = join(dir, 'labels.json');
+  if (!existsSync(labelsFile)) throw new DataError('labels.json is missing from the student folder.', labelsFile, undefined, undefined, 'Use a folder written by `sentiment-distill train`.');
+  const meta = JSON.parse(readFileSync(labelsFile, 'utf8')) as StudentLabels;
+  const tokenizer = await StudentTokenizer.load(join(dir, 'tokenizer.json'));
+  const student = await loadStudent(dir);
+  const { encode } = encoderFor(tokenizer, student.config.kind, meta.maxLength, meta.ngrams, meta.ngramBuckets);
+
+  return {
+    task: meta.task,
+    labelNames: meta.labels,
+    student,
+    predict(texts: string[]): Prediction[] {
+      const { logits } = predictModel(student, encode(texts));
+      return logits.map((row) => {
+        const probabilities = toProbabilities(row, meta.task);
+        let labels: string[];
+        if (meta.task === 'multilabel') {
+          labels = meta.labels.filter((_, i) => probabilities[i] >= meta.multilabelThreshold);
+        } else {
+          let best = 0;
+          for (let i = 1; i < probabilities.length; i++) if (probabilities[i] > probabilities[best]) best = i;
+          labels = [meta.labels[best]];
+        }
+        return { labels, probabilities: Array.from(probabilities) };
+      });
+    },
+    dispose() {
+      student.dispose();
+    },
+  };
+}

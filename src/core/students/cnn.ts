@@ -1,0 +1,63 @@
+import { tf } from '../tf';
+import { StudentBase, dense, embedMasked } from './base';
+import type { StudentConfig, StudentOutput } from './types';
+
+/**
+ * Kim (2014) CNN: for each filter width k, a Conv1D over the embeddings with ReLU and
+ * max-over-time pooling; the pooled vectors concatenated are the features.
+ *
+ * Each convolution is an unfold (k shifted slices concatenated on the feature axis) and a
+ * matMul, because the wasm backend has no Conv2DBackpropFilter kernel. A window starts at
+ * every real token and reads zeros past the end of the sequence, so a sequence shorter than
+ * the widest filter still gets one window per token, and extra right padding changes nothing.
+ */
+export class CnnStudent extends StudentBase {
+  readonly featureDim: number;
+  private readonly filterSizes: number[];
+  private readonly embedding: tf.Variable<tf.Rank.R2>;
+  private readonly convKernels: tf.Variable<tf.Rank.R2>[] = [];
+  private readonly convBiases: tf.Variable<tf.Rank.R1>[] = [];
+  private readonly outputKernel: tf.Variable<tf.Rank.R2>;
+  private readonly outputBias: tf.Variable<tf.Rank.R1>;
+
+  constructor(config: StudentConfig, seed: number) {
+    super(config, seed);
+    const { vocabSize, embeddingDim, numClasses } = config;
+    this.filterSizes = config.filterSizes ?? [3, 4, 5];
+    const numFilters = config.numFilters ?? 128;
+    this.featureDim = numFilters * this.filterSizes.length;
+    this.embedding = this.addWeight('embedding', this.embeddingTable(vocabSize, embeddingDim)) as tf.Variable<tf.Rank.R2>;
+    this.filterSizes.forEach((width, i) => {
+      const name = `conv${i}`;
+      // Glorot over the receptive field, as Keras initialises Conv1D kernels.
+      const kernel = this.glorotUniform(`${name}/kernel`, width * embeddingDim, numFilters);
+      this.convKernels.push(this.addWeight(`${name}/kernel`, kernel) as tf.Variable<tf.Rank.R2>);
+      this.convBiases.push(this.addWeight(`${name}/bias`, tf.zeros([numFilters])) as tf.Variable<tf.Rank.R1>);
+    });
+    this.outputKernel = this.addWeight('output/kernel', this.glorotUniform('output/kernel', this.featureDim, numClasses)) as tf.Variable<tf.Rank.R2>;
+    this.outputBias = this.addWeight('output/bias', tf.zeros([numClasses])) as tf.Variable<tf.Rank.R1>;
+  }
+
+  protected forward(ids: tf.Tensor2D, dropoutSeed: string | undefined): StudentOutput {
+    const [batch, time] = ids.shape;
+    const dim = this.config.embeddingDim;
+    const { embedded, mask } = embedMasked(this.embedding, ids);
+    const maxWidth = Math.max(...this.filterSizes);
+    const padded = tf.pad(embedded, [[0, 0], [0, maxWidth - 1], [0, 0]]);
+    const shifted: tf.Tensor3D[] = [];
+    for (let offset = 0; offset < maxWidth; offset++) shifted.push(tf.slice(padded, [0, offset, 0], [batch, time, dim]));
+    const positionMask = tf.expandDims(mask, 2);
+
+    const pooled = this.filterSizes.map((width, i) => {
+      const unfolded = width === 1 ? shifted[0] : tf.concat(shifted.slice(0, width), 2);
+      const flat = tf.reshape(unfolded, [batch * time, width * dim]) as tf.Tensor2D;
+      const conv = tf.relu(dense(flat, this.convKernels[i], this.convBiases[i]));
+      // ReLU outputs are >= 0, so zeroing padded windows leaves the max of real windows unchanged.
+      const masked = tf.mul(tf.reshape(conv, [batch, time, -1]), positionMask);
+      return tf.max(masked, 1) as tf.Tensor2D;
+    });
+    const features = (pooled.length === 1 ? pooled[0] : tf.concat(pooled, 1)) as tf.Tensor2D;
+    const logits = dense(this.dropout(features, dropoutSeed), this.outputKernel, this.outputBias);
+    return { logits, features };
+  }
+}

@@ -1,0 +1,220 @@
+// Encoder used by students: wraps `@huggingface/tokenizers` (0.2.x) around a
+// tokenizer.json, either one built by `buildTokenizer` or a teacher's.
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { DataError } from '../types';
+import type { TokenizerJson } from './json';
+import { charNgramIds, ngramIds } from './ngrams';
+
+export interface BagOptions {
+  /** Largest word n-gram length added to the unigrams; 1 or less adds none. */
+  ngrams: number;
+  /** Hash buckets for n-gram (and character n-gram) ids, placed after the vocabulary. */
+  buckets: number;
+  /**
+   * Adds fastText subword features: character n-grams of each of the first `maxLength`
+   * pre-tokenized words. `true` means lengths 3..6, as fastText does.
+   */
+  charNgrams?: boolean | { minN: number; maxN: number };
+}
+
+/** Texts longer than `maxLength` times this many code units are first encoded from a prefix. */
+const PREFIX_CHARS_PER_TOKEN = 16;
+const PAD_CANDIDATES = ['[PAD]', '<pad>'];
+
+/** Content-token encoder for students; special tokens never appear in its output. */
+export class StudentTokenizer {
+  private readonly tokenizer: Tokenizer;
+  private readonly json: TokenizerJson;
+  /** 1 at the ids of special added tokens other than the unknown token; those are dropped from encodings. */
+  private readonly dropId: Uint8Array;
+  readonly vocabSize: number;
+  readonly padId: number;
+  /** Id of the unknown token, or -1 for a model without one (byte-level BPE). */
+  readonly unkId: number;
+
+  private constructor(json: TokenizerJson, source: string | undefined) {
+    const model = json.model as { unk_token?: unknown; vocab?: unknown };
+    const unkToken = typeof model.unk_token === 'string' ? model.unk_token : undefined;
+    try {
+      // The library's loader has no WordLevel class: a plain vocab object falls back to
+      // a lookup model that reads the unknown token from this config argument.
+      this.tokenizer = new Tokenizer(json, unkToken === undefined ? {} : { unk_token: unkToken });
+    } catch (error) {
+      throw new DataError(
+        `Invalid tokenizer.json: ${(error as Error).message}`,
+        source,
+        undefined,
+        undefined,
+        'Use a tokenizer.json written by Hugging Face tokenizers or by `buildTokenizer`.',
+      );
+    }
+    this.json = json;
+
+    let maxId = -1;
+    for (const id of this.tokenizer.get_vocab(true).values()) maxId = Math.max(maxId, id);
+    this.vocabSize = maxId + 1;
+
+    const unkId = unkToken === undefined ? undefined : this.tokenizer.token_to_id(unkToken);
+    this.unkId = unkId ?? -1;
+    this.padId = findPadId(json, this.tokenizer, source);
+
+    this.dropId = new Uint8Array(this.vocabSize);
+    for (const token of json.added_tokens ?? []) {
+      if (token.special && token.id !== this.unkId && token.id < this.vocabSize) this.dropId[token.id] = 1;
+    }
+  }
+
+  /** Wraps a parsed tokenizer.json; `source` names the file in error messages. */
+  static fromJson(json: TokenizerJson, source?: string): StudentTokenizer {
+    if (!json || typeof json !== 'object' || !json.model || !Array.isArray(json.added_tokens)) {
+      throw new DataError(
+        'Invalid tokenizer.json: the "model" object or the "added_tokens" list is missing.',
+        source,
+        undefined,
+        undefined,
+        'Use a tokenizer.json written by Hugging Face tokenizers or by `buildTokenizer`.',
+      );
+    }
+    return new StudentTokenizer(json, source);
+  }
+
+  static async load(path: string): Promise<StudentTokenizer> {
+    const text = await readFile(path, 'utf8');
+    let json: TokenizerJson;
+    try {
+      json = JSON.parse(text) as TokenizerJson;
+    } catch (error) {
+      throw new DataError(`Invalid JSON in tokenizer file: ${(error as Error).message}`, path, undefined, undefined, 'Check that the file is a complete Hugging Face tokenizer.json.');
+    }
+    return StudentTokenizer.fromJson(json, path);
+  }
+
+  /** Writes tokenizer.json through a temporary file and a rename, so readers never see half a file. */
+  async save(path: string): Promise<void> {
+    const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await writeFile(temp, serializeTokenizerJson(this.json), 'utf8');
+      await rename(temp, path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  /** Returns a deep copy of the tokenizer.json document. */
+  toJson(): TokenizerJson {
+    return structuredClone(this.json);
+  }
+
+  /** Returns the content token ids of `text`, truncated to `maxLength`, without padding. */
+  encode(text: string, maxLength: number): Int32Array {
+    checkMaxLength(maxLength);
+    if (text.length > maxLength * PREFIX_CHARS_PER_TOKEN) {
+      // A cut at a space splits no word, so when the prefix already fills maxLength its
+      // tokens are the text's first tokens. NOTE: this holds for pre-tokenizers that split
+      // on whitespace (BERT, Metaspace, byte-level BPE), not for a model that spans spaces.
+      const cut = text.lastIndexOf(' ', maxLength * PREFIX_CHARS_PER_TOKEN);
+      if (cut > 0) {
+        const ids = this.contentIds(text.slice(0, cut), maxLength);
+        if (ids.length >= maxLength) return ids;
+      }
+    }
+    return this.contentIds(text, maxLength);
+  }
+
+  encodeBatch(texts: readonly string[], maxLength: number): Int32Array[] {
+    return texts.map((text) => this.encode(text, maxLength));
+  }
+
+  /**
+   * Returns the unigram ids of `encode(text, maxLength)` followed by hashed word n-gram
+   * ids (lengths 2..`ngrams`) and, when `charNgrams` is set, character n-gram ids. Both kinds lie in
+   * `[vocabSize, vocabSize + buckets)`; see ./ngrams for the hash.
+   */
+  encodeBag(text: string, maxLength: number, opts: BagOptions): Int32Array {
+    const unigrams = this.encode(text, maxLength);
+    const parts: Int32Array[] = [unigrams, ngramIds(unigrams, { n: opts.ngrams, buckets: opts.buckets, offset: this.vocabSize })];
+    if (opts.charNgrams) {
+      const range = opts.charNgrams === true ? { minN: 3, maxN: 6 } : opts.charNgrams;
+      const words = this.preTokenize(text);
+      parts.push(charNgramIds(words.slice(0, maxLength), { ...range, buckets: opts.buckets, offset: this.vocabSize }));
+    }
+    let total = 0;
+    for (const part of parts) total += part.length;
+    const out = new Int32Array(total);
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+
+  /** Returns the content tokens of `text` as strings, for inspection and tests. */
+  tokenize(text: string): string[] {
+    // Map through the ids, because a WordLevel model passes unknown words through as tokens.
+    const ids = this.tokenizer.encode(text, { add_special_tokens: false }).ids.map(Number);
+    return ids.filter((id) => !this.isDropped(id)).map((id) => this.tokenizer.id_to_token(id) ?? String(id));
+  }
+
+  /** Returns the normalized, pre-tokenized words that the model then splits into subword tokens. */
+  preTokenize(text: string): string[] {
+    const normalized = this.tokenizer.normalizer ? this.tokenizer.normalizer.normalize(text) : text;
+    return this.tokenizer.pre_tokenizer ? this.tokenizer.pre_tokenizer.pre_tokenize(normalized) : [normalized];
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.tokenizer.token_to_id(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.tokenizer.id_to_token(id);
+  }
+
+  private isDropped(id: number): boolean {
+    return id >= 0 && id < this.dropId.length && this.dropId[id] === 1;
+  }
+
+  private contentIds(text: string, maxLength: number): Int32Array {
+    // add_special_tokens false keeps a teacher's [CLS]/[SEP] template out; the filter drops
+    // special tokens typed literally in the text (e.g. "[PAD]"), which must not alias padding.
+    const ids = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    const out = new Int32Array(Math.min(ids.length, maxLength));
+    let at = 0;
+    for (let i = 0; i < ids.length && at < maxLength; i++) {
+      // Number() also accepts BigInt ids, in case a library version returns them.
+      const id = Number(ids[i]);
+      if (!this.isDropped(id)) out[at++] = id;
+    }
+    return at === out.length ? out : out.slice(0, at);
+  }
+}
+
+function checkMaxLength(maxLength: number): void {
+  if (!Number.isInteger(maxLength) || maxLength < 1) {
+    throw new RangeError(`maxLength ${maxLength} is invalid: it must be a positive integer.`);
+  }
+}
+
+function findPadId(json: TokenizerJson, tokenizer: Tokenizer, source: string | undefined): number {
+  const padding = json.padding as { pad_id?: unknown } | null;
+  if (padding && typeof padding.pad_id === 'number') return padding.pad_id;
+  for (const token of PAD_CANDIDATES) {
+    const id = tokenizer.token_to_id(token);
+    if (id !== undefined) return id;
+  }
+  throw new DataError(
+    'The tokenizer has no padding token: neither padding.pad_id nor a [PAD] or <pad> token is defined.',
+    source,
+    undefined,
+    undefined,
+    'Add a "[PAD]" entry to "added_tokens" and the model vocabulary, or build a tokenizer with buildTokenizer.',
+  );
+}
+
+/** Formats a tokenizer.json document with 2-space indentation and a final newline, so equal documents give equal bytes. */
+export function serializeTokenizerJson(json: TokenizerJson): string {
+  return `${JSON.stringify(json, null, 2)}\n`;
+}

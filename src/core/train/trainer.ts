@@ -1,0 +1,442 @@
+// The training loop shared by students and teachers trained in the run: Adam,
+// warm-up and decay of the learning rate, the distillation objective, validation
+// every epoch, early stopping and the best weights kept.
+import { tf } from '../tf';
+import type { Student } from '../students';
+import * as losses from '../losses';
+import type { EventSink, LossBreakdown } from '../events';
+import type { TaskKind } from '../types';
+import { planBatches, padBatch } from './batches';
+import { evaluateModel, type Evaluation } from './evaluate';
+
+export interface TrainSet {
+  /** Token ids per example, unpadded. */
+  ids: Int32Array[];
+  /** Gold label indices per example, `null` for transfer texts without a gold label. */
+  gold: (number[] | null)[];
+  /** Teacher logits per example (distillation targets); absent when training without a teacher. */
+  teacherLogits?: Float32Array[];
+  /** Teacher features per example, for feature alignment. */
+  teacherFeatures?: Float32Array[];
+}
+
+export interface DevSet {
+  ids: Int32Array[];
+  gold: number[][];
+}
+
+export interface LossSettings {
+  temperature: number;
+  temperatureEnd?: number;
+  temperatureSchedule: 'constant' | 'linear';
+  alpha: number;
+  alphaEnd?: number;
+  alphaSchedule: 'constant' | 'linear';
+  logitMseWeight: number;
+  featureWeight: number;
+  featureLoss: 'mse' | 'cosine';
+  gradientMatchingWeight: number;
+}
+
+export interface TrainSettings {
+  role: 'teacher' | 'student';
+  task: TaskKind;
+  numClasses: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  lrSchedule: 'constant' | 'linear' | 'cosine';
+  warmupFraction: number;
+  patience: number;
+  metric: 'accuracy' | 'macroF1' | 'weightedF1' | 'microF1' | 'loss';
+  seed: number;
+  multilabelThreshold: number;
+  loss: LossSettings;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  devLoss: number;
+  dev: Record<string, number>;
+  seconds: number;
+  best: boolean;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  bestEpoch: number;
+  bestScore: number;
+  stoppedEarly: boolean;
+  cancelled: boolean;
+  /** Dev evaluation of the best weights (which the model holds when training returns). */
+  bestDev: Evaluation;
+}
+
+export interface TrainHooks {
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+  /** Called after an epoch that improved the metric, while the model holds the new best weights. */
+  onBest?: (epoch: number) => Promise<void>;
+  /** Interval between `step` events, in milliseconds. */
+  stepEventIntervalMs?: number;
+}
+
+/** Step parameters that move with training progress. */
+function scheduledValue(start: number, end: number | undefined, kind: 'constant' | 'linear', progress: number): number {
+  if (kind === 'constant' || end === undefined) return start;
+  return start + (end - start) * Math.min(1, Math.max(0, progress));
+}
+
+export function learningRateAt(settings: TrainSettings, step: number, totalSteps: number): number {
+  const warmup = Math.floor(settings.warmupFraction * totalSteps);
+  if (step < warmup) return (settings.learningRate * (step + 1)) / warmup;
+  const progress = totalSteps <= warmup ? 1 : (step - warmup) / (totalSteps - warmup);
+  switch (settings.lrSchedule) {
+    case 'constant':
+      return settings.learningRate;
+    case 'linear':
+      return settings.learningRate * Math.max(0.02, 1 - progress);
+    case 'cosine':
+      return settings.learningRate * Math.max(0.02, 0.5 * (1 + Math.cos(Math.PI * progress)));
+  }
+}
+
+/** Larger is better for every metric but the loss. */
+function scoreOf(evaluation: Evaluation, metric: TrainSettings['metric'], task: TaskKind): number {
+  if (metric === 'loss') return -evaluation.loss;
+  const key = task === 'multilabel' && metric === 'accuracy' ? 'microF1' : metric;
+  const value = evaluation.summary[key];
+  if (value === undefined) throw new Error(`Metric "${metric}" is not computed for ${task} tasks; choose one of ${Object.keys(evaluation.summary).join(', ')}.`);
+  return value;
+}
+
+/**
+ * Trains `model` on `train`, validating on `dev` every epoch. The model ends with the
+ * best epoch's weights. Cancellation through `hooks.signal` is checked between batches.
+ */
+export async function trainModel(model: Student, train: TrainSet, dev: DevSet, settings: TrainSettings, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const emit = hooks.onEvent ?? (() => undefined);
+  const multilabel = settings.task === 'multilabel';
+  const hasTeacher = train.teacherLogits !== undefined;
+  const useFeatures = hasTeacher && settings.loss.featureWeight > 0;
+  if (useFeatures && !train.teacherFeatures) {
+    throw new Error('loss.featureWeight > 0 needs teacher features, but this teacher provides none; set loss.featureWeight to 0.');
+  }
+
+  const projection = useFeatures ? createProjection(model.featureDim, train.teacherFeatures![0].length, settings.seed) : undefined;
+  const variables = [...model.variables, ...(projection ? [projection.weight, projection.bias] : [])];
+  const optimizer = tf.train.adam(settings.learningRate);
+  const lengths = train.ids.map((ids) => ids.length);
+  const stepsPerEpoch = Math.ceil(train.ids.length / settings.batchSize);
+  const totalSteps = stepsPerEpoch * settings.epochs;
+
+  const history: EpochRecord[] = [];
+  let best: { epoch: number; score: number; weights: Record<string, tf.Tensor>; dev: Evaluation } | undefined;
+  let epochsWithoutGain = 0;
+  let step = 0;
+  let cancelled = false;
+  let stoppedEarly = false;
+  const started = Date.now();
+
+  try {
+    for (let epoch = 1; epoch <= settings.epochs && !cancelled; epoch++) {
+      const epochStart = Date.now();
+      const batches = planBatches(lengths, settings.batchSize, settings.seed * 1000 + epoch);
+      let epochLoss = 0;
+      let window = emptyWindow();
+      let lastStepEvent = Date.now();
+
+      for (const batch of batches) {
+        if (hooks.signal?.aborted) {
+          cancelled = true;
+          break;
+        }
+        const progress = step / totalSteps;
+        const lr = learningRateAt(settings, step, totalSteps);
+        const temperature = scheduledValue(settings.loss.temperature, settings.loss.temperatureEnd, settings.loss.temperatureSchedule, progress);
+        const alpha = hasTeacher ? scheduledValue(settings.loss.alpha, settings.loss.alphaEnd, settings.loss.alphaSchedule, progress) : 0;
+        (optimizer as unknown as { learningRate: number }).learningRate = lr;
+
+        const parts = trainStep(model, projection, variables, optimizer, train, batch, settings, { temperature, alpha, multilabel, seed: settings.seed * 7919 + step });
+        epochLoss += parts.total * batch.length;
+        addToWindow(window, parts);
+        step++;
+
+        const now = Date.now();
+        if (now - lastStepEvent >= (hooks.stepEventIntervalMs ?? 500)) {
+          emit({ type: 'step', role: settings.role, epoch, step, losses: windowMean(window), learningRate: lr, temperature, alpha });
+          window = emptyWindow();
+          lastStepEvent = now;
+        }
+        const perStep = (now - started) / step;
+        emit({ type: 'progress', stage: settings.role === 'teacher' ? 'teacher-train' : 'student-train', done: step, total: totalSteps, epoch, epochs: settings.epochs, loss: parts.total, etaSeconds: ((totalSteps - step) * perStep) / 1000 });
+        // Yield to the event loop so cancellation and log writes get through.
+        if (step % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (window.count > 0) {
+        emit({ type: 'step', role: settings.role, epoch, step, losses: windowMean(window), learningRate: learningRateAt(settings, Math.max(0, step - 1), totalSteps), temperature: settings.loss.temperature, alpha: hasTeacher ? settings.loss.alpha : 0 });
+      }
+      if (cancelled) break;
+
+      const evaluation = evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.multilabelThreshold);
+      const score = scoreOf(evaluation, settings.metric, settings.task);
+      const improved = best === undefined || score > best.score;
+      const record: EpochRecord = {
+        epoch,
+        trainLoss: epochLoss / train.ids.length,
+        devLoss: evaluation.loss,
+        dev: evaluation.summary,
+        seconds: (Date.now() - epochStart) / 1000,
+        best: improved,
+      };
+      history.push(record);
+      emit({ type: 'epoch', role: settings.role, epoch, trainLoss: record.trainLoss, devLoss: record.devLoss, dev: record.dev, best: improved, seconds: record.seconds });
+
+      if (improved) {
+        if (best) disposeWeights(best.weights);
+        best = { epoch, score, weights: cloneWeights(model.getWeights()), dev: evaluation };
+        epochsWithoutGain = 0;
+        await hooks.onBest?.(epoch);
+      } else {
+        epochsWithoutGain++;
+        if (settings.patience > 0 && epochsWithoutGain >= settings.patience) {
+          stoppedEarly = true;
+          emit({ type: 'log', level: 'info', message: `Early stopping after epoch ${epoch}: ${settings.metric} has not improved for ${settings.patience} epochs.` });
+          break;
+        }
+      }
+    }
+  } finally {
+    optimizer.dispose();
+    projection?.weight.dispose();
+    projection?.bias.dispose();
+  }
+
+  if (!best) {
+    // Cancelled before the first epoch ended: evaluate what there is.
+    const evaluation = evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.multilabelThreshold);
+    return { history, bestEpoch: 0, bestScore: scoreOf(evaluation, settings.metric, settings.task), stoppedEarly, cancelled, bestDev: evaluation };
+  }
+  model.setWeights(best.weights);
+  disposeWeights(best.weights);
+  return { history, bestEpoch: best.epoch, bestScore: best.score, stoppedEarly, cancelled, bestDev: best.dev };
+}
+
+interface Projection {
+  weight: tf.Variable;
+  bias: tf.Variable;
+}
+
+/** Learned map from student features to the teacher's feature width, trained with the student. */
+function createProjection(inputDim: number, outputDim: number, seed: number): Projection {
+  return tf.tidy(() => {
+    const limit = Math.sqrt(6 / (inputDim + outputDim));
+    return {
+      weight: tf.variable(tf.randomUniform([inputDim, outputDim], -limit, limit, 'float32', seed + 17), true, 'projection/kernel'),
+      bias: tf.variable(tf.zeros([outputDim]), true, 'projection/bias'),
+    };
+  });
+}
+
+interface StepContext {
+  temperature: number;
+  alpha: number;
+  multilabel: boolean;
+  seed: number;
+}
+
+type StepParts = Required<LossBreakdown>;
+
+/** One optimizer step; returns the loss terms of the batch. */
+function trainStep(
+  model: Student,
+  projection: Projection | undefined,
+  variables: tf.Variable[],
+  optimizer: tf.Optimizer,
+  train: TrainSet,
+  batch: number[],
+  settings: TrainSettings,
+  context: StepContext,
+): StepParts {
+  const weights = settings.loss;
+  const goldRows = batch.map((index, row) => (train.gold[index] ? row : -1)).filter((row) => row >= 0);
+  const freeRows = batch.map((index, row) => (train.gold[index] ? -1 : row)).filter((row) => row >= 0);
+  const size = batch.length;
+
+  const ids = padBatch(train.ids, batch);
+  const goldTargets = goldRows.length > 0 ? goldTensor(train.gold, batch, goldRows, settings.numClasses, context.multilabel) : undefined;
+  const teacherLogits = train.teacherLogits ? tf.tensor2d(batch.map((i) => Array.from(train.teacherLogits![i]))) : undefined;
+  const teacherFeatures = projection && train.teacherFeatures ? tf.tensor2d(batch.map((i) => Array.from(train.teacherFeatures![i]))) : undefined;
+  const goldIndex = tf.tensor1d(goldRows, 'int32');
+  const freeIndex = tf.tensor1d(freeRows, 'int32');
+
+  const kdOf = (student: tf.Tensor2D, teacher: tf.Tensor2D): tf.Scalar =>
+    context.multilabel ? losses.kdLossMultilabel(student, teacher, context.temperature) : losses.kdLoss(student, teacher, context.temperature);
+
+  // Per-example objective: gold rows (1 − α)·CE + α·KD, transfer rows KD only; mean over the batch.
+  const distillationLoss = (logits: tf.Tensor2D): tf.Scalar => {
+    let kd = tf.scalar(0);
+    if (teacherLogits && goldRows.length > 0 && context.alpha > 0) {
+      kd = tf.add(kd, tf.mul(kdOf(tf.gather(logits, goldIndex), tf.gather(teacherLogits, goldIndex)), (context.alpha * goldRows.length) / size));
+    }
+    if (teacherLogits && freeRows.length > 0) {
+      kd = tf.add(kd, tf.mul(kdOf(tf.gather(logits, freeIndex), tf.gather(teacherLogits, freeIndex)), freeRows.length / size));
+    }
+    return kd as tf.Scalar;
+  };
+
+  const parts: StepParts = { total: 0, ce: 0, kd: 0, logitMse: 0, feature: 0, gradientMatching: 0 };
+  const terms: Record<string, tf.Scalar> = {};
+
+  const objective = (): tf.Scalar => {
+    const { logits, features } = model.apply(ids, true);
+    let total: tf.Tensor = tf.scalar(0);
+    if (goldTargets) {
+      const goldLogits = tf.gather(logits, goldIndex) as tf.Tensor2D;
+      const ce = context.multilabel ? losses.bceWithLogits(goldLogits, goldTargets as tf.Tensor2D) : losses.crossEntropy(goldLogits, goldTargets as tf.Tensor1D);
+      terms.ce = tf.keep(ce);
+      total = tf.add(total, tf.mul(ce, ((1 - context.alpha) * goldRows.length) / size));
+    }
+    if (teacherLogits) {
+      const kd = distillationLoss(logits);
+      terms.kd = tf.keep(kd);
+      total = tf.add(total, kd);
+      if (weights.logitMseWeight > 0) {
+        const mse = losses.logitMse(logits, teacherLogits);
+        terms.logitMse = tf.keep(mse);
+        total = tf.add(total, tf.mul(mse, weights.logitMseWeight));
+      }
+    }
+    if (projection && teacherFeatures) {
+      const projected = tf.add(tf.matMul(features, projection.weight), projection.bias) as tf.Tensor2D;
+      const alignment = losses.featureAlignment(projected, teacherFeatures, weights.featureLoss);
+      terms.feature = tf.keep(alignment);
+      total = tf.add(total, tf.mul(alignment, weights.featureWeight));
+    }
+    return total as tf.Scalar;
+  };
+
+  try {
+    setDropoutSeed(model, context.seed);
+    const { value, grads } = tf.variableGrads(objective, variables);
+    if (teacherLogits && weights.gradientMatchingWeight > 0) {
+      parts.gradientMatching = addGradientMatching(model, ids, variables, grads, distillationLoss, weights.gradientMatchingWeight, context.seed);
+    }
+    optimizer.applyGradients(grads);
+    parts.total = value.dataSync()[0] + weights.gradientMatchingWeight * parts.gradientMatching;
+    value.dispose();
+    tf.dispose(Object.values(grads));
+    for (const [key, tensor] of Object.entries(terms)) {
+      parts[key as keyof StepParts] = tensor.dataSync()[0];
+      tensor.dispose();
+    }
+  } finally {
+    tf.dispose([ids, goldTargets, teacherLogits, teacherFeatures, goldIndex, freeIndex].filter((t): t is tf.Tensor => t !== undefined));
+  }
+  if (!Number.isFinite(parts.total)) {
+    throw new NonFiniteLossError(parts.total, settings.learningRate);
+  }
+  return parts;
+}
+
+/**
+ * Adds the gradient of w·‖∇θ KD‖² to `grads` in place and returns ‖∇θ KD‖².
+ *
+ * The exact gradient, 2·H·g, needs second derivatives that several tfjs kernels lack,
+ * so it uses the finite-difference Hessian–vector product H·g ≈ (∇KD(θ + εg) − ∇KD(θ)) / ε.
+ * Cost: two extra forward–backward passes per step (about 3x a plain step).
+ */
+function addGradientMatching(
+  model: Student,
+  ids: tf.Tensor2D,
+  variables: tf.Variable[],
+  grads: tf.NamedTensorMap,
+  distillationLoss: (logits: tf.Tensor2D) => tf.Scalar,
+  weight: number,
+  seed: number,
+): number {
+  const studentVariables = variables.filter((v) => model.variables.includes(v));
+  const kdGrads = (): tf.NamedTensorMap => {
+    setDropoutSeed(model, seed);
+    const { value, grads: g } = tf.variableGrads(() => distillationLoss(model.apply(ids, true).logits), studentVariables);
+    value.dispose();
+    return g;
+  };
+
+  const g0 = kdGrads();
+  const normSquared = tf.tidy(() => tf.addN(Object.values(g0).map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
+  if (normSquared === 0 || !Number.isFinite(normSquared)) {
+    tf.dispose(Object.values(g0));
+    return normSquared;
+  }
+  const epsilon = 1e-3 / Math.sqrt(normSquared);
+  const originals = studentVariables.map((v) => tf.clone(v));
+  studentVariables.forEach((v) => v.assign(tf.tidy(() => tf.add(v, tf.mul(g0[v.name], epsilon)))));
+  const g1 = kdGrads();
+  studentVariables.forEach((v, i) => v.assign(originals[i]));
+  tf.dispose(originals);
+
+  for (const v of studentVariables) {
+    const previous = grads[v.name];
+    grads[v.name] = tf.tidy(() => tf.add(previous, tf.mul(tf.sub(g1[v.name], g0[v.name]), (2 * weight) / epsilon)));
+    previous.dispose();
+  }
+  tf.dispose([...Object.values(g0), ...Object.values(g1)]);
+  return normSquared;
+}
+
+function goldTensor(gold: (number[] | null)[], batch: number[], rows: number[], numClasses: number, multilabel: boolean): tf.Tensor {
+  if (!multilabel) return tf.tensor1d(rows.map((row) => gold[batch[row]]![0]), 'int32');
+  const flat = new Float32Array(rows.length * numClasses);
+  rows.forEach((row, r) => {
+    for (const label of gold[batch[row]]!) flat[r * numClasses + label] = 1;
+  });
+  return tf.tensor2d(flat, [rows.length, numClasses]);
+}
+
+function setDropoutSeed(model: Student, seed: number): void {
+  const seeded = model as Student & { setDropoutSeed?: (seed: number) => void };
+  seeded.setDropoutSeed?.(seed);
+}
+
+function cloneWeights(weights: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
+  return Object.fromEntries(Object.entries(weights).map(([name, tensor]) => [name, tf.keep(tf.clone(tensor))]));
+}
+
+function disposeWeights(weights: Record<string, tf.Tensor>): void {
+  tf.dispose(Object.values(weights));
+}
+
+interface LossWindow {
+  count: number;
+  sums: StepParts;
+}
+
+function emptyWindow(): LossWindow {
+  return { count: 0, sums: { total: 0, ce: 0, kd: 0, logitMse: 0, feature: 0, gradientMatching: 0 } };
+}
+
+function addToWindow(window: LossWindow, parts: StepParts): void {
+  window.count++;
+  for (const key of Object.keys(parts) as (keyof StepParts)[]) window.sums[key] += parts[key];
+}
+
+function windowMean(window: LossWindow): LossBreakdown {
+  const mean: LossBreakdown = { total: window.sums.total / window.count };
+  for (const key of ['ce', 'kd', 'logitMse', 'feature', 'gradientMatching'] as const) {
+    if (window.sums[key] !== 0) mean[key] = window.sums[key] / window.count;
+  }
+  return mean;
+}
+
+/** A NaN or infinite training loss; the run stops and keeps its last good checkpoint. */
+export class NonFiniteLossError extends Error {
+  override readonly name = 'NonFiniteLossError';
+  constructor(
+    readonly value: number,
+    readonly learningRate: number,
+  ) {
+    super(`The training loss became ${value}. Lower the learning rate (now ${learningRate}) or the loss weights, and check the soft labels for NaN or Inf values.`);
+  }
+}
