@@ -12,7 +12,7 @@ const KNOWN_NAMES = new Set([...TEXT_NAMES, ...LABEL_NAMES, ...ID_NAMES, ...SOFT
 
 /** Most distinct label values a column may have to count as a label column. */
 export const MAX_LABEL_VALUES = 50;
-/** Longest average label value, in characters, for a column to count as a label column. */
+/** Maximum average length of a label value, in characters, for a column to count as a label column. */
 const MAX_LABEL_LENGTH = 20;
 
 function normalizeName(name: string): string {
@@ -74,7 +74,7 @@ function isLabelLike(stats: ColumnStats): boolean {
 
 /**
  * Decides whether the first sampled row is a header: a cell carries a known column name,
- * or a label-like column holds values that the first row's cell does not match.
+ * or a label-like column contains values that the first row's cell does not match.
  */
 export function detectHeader(rows: unknown[][]): boolean {
   if (rows.length === 0) return false;
@@ -114,7 +114,7 @@ export interface ColumnRoles {
   labelColumns?: number[];
   id?: number;
   soft?: number;
-  /** The label column holds lists (`3,27` or a JSON list). */
+  /** The label column contains lists (`3,27` or a JSON list). */
   multiLabelCells: boolean;
   /** Set when the label column looks like text; `label` is then left out. */
   labelProblem?: DataError;

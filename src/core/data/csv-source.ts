@@ -42,7 +42,7 @@ interface ParsedRecord {
 
 /**
  * Start line of a csv-parse record. `info.lines` is the line the record ends on, and `raw`
- * holds the skipped blank lines before it plus its own text and terminator.
+ * contains the skipped blank lines before it plus its own text and terminator.
  */
 export function recordStartLine(endLine: number, raw: string): number {
   let leading = 0;

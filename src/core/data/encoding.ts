@@ -8,7 +8,7 @@ import { DataError, type TextEncoding } from '../types';
 /** Bytes read from the start of a file for chardet and format sniffing. */
 export const SAMPLE_BYTES = 256 * 1024;
 
-/** Bytes that Windows-1252 leaves undefined; a file holding them is decoded as Latin-1 instead. */
+/** Bytes that Windows-1252 leaves undefined; a file containing them is decoded as Latin-1 instead. */
 const CP1252_UNDEFINED = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
 
 export async function readHead(file: string, bytes = SAMPLE_BYTES): Promise<{ buffer: Buffer; truncated: boolean }> {
@@ -140,7 +140,7 @@ export async function detectFileEncoding(file: string, override?: TextEncoding):
   return { encoding: guessLegacyEncoding(buffer, scan.hasCp1252Undefined), detected: true, size: scan.size };
 }
 
-/** The iconv-lite name for an encoding; the BOM is stripped by iconv-lite's decoder. */
+/** Returns the iconv-lite name of an encoding; iconv-lite's decoder strips a UTF-8 BOM. */
 export function iconvName(encoding: TextEncoding): string {
   switch (encoding) {
     case 'utf-8':

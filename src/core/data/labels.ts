@@ -49,6 +49,11 @@ export function labelTokens(cell: unknown, multi: boolean): string[] {
   return [text];
 }
 
+function compareCodeUnits(a: string, b: string): number {
+  if (a < b) return -1;
+  return a > b ? 1 : 0;
+}
+
 /** Orders label values: integers numerically, known sentiment words by polarity, other strings alphabetically. */
 export function orderLabels(values: Iterable<string>): string[] {
   const unique = [...new Set(values)];
@@ -58,7 +63,8 @@ export function orderLabels(values: Iterable<string>): string[] {
   if (ranks.every((rank) => rank !== undefined) && rankSet.size === unique.length) {
     return unique.sort((a, b) => SENTIMENT_RANK[a.toLowerCase()] - SENTIMENT_RANK[b.toLowerCase()]);
   }
-  return unique.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // Code-unit order, so the result does not depend on the machine's locale.
+  return unique.sort(compareCodeUnits);
 }
 
 /** Reads a label names file: one name per line, blank lines ignored, final newline optional. */

@@ -38,7 +38,7 @@ export async function* readJsonLinesRows(file: string, encoding: TextEncoding): 
   }
 }
 
-/** Keys of a top-level JSON object whose array value holds the records. */
+/** Keys of a top-level JSON object whose array value contains the records. */
 const RECORD_ARRAY_KEYS = new Set(['data', 'rows', 'examples']);
 
 /**
@@ -200,7 +200,7 @@ export async function readFolderText(file: string, encoding: TextEncoding): Prom
   return text.replace(/\r\n?/g, '\n').trim();
 }
 
-/** One row per text file: cells are `[text, label]`, and `line` is 1 because the record is the whole file. */
+/** Yields one row per text file: cells are `[text, label]`, and `line` is 1 because the record is the whole file. */
 export async function* readFolderRows(folder: string, encoding: TextEncoding): AsyncGenerator<RawRow> {
   for (const { label, files } of await listFolderDataset(folder)) {
     for (const file of files) {

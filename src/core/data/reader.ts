@@ -161,7 +161,8 @@ export async function* streamRecords(path: string, options: ReadDatasetOptions =
 
 /**
  * Detects how a file is laid out and summarises its records. Row-level problems are
- * reported, never raised; a DataError means the file cannot be read at all (missing, empty, binary).
+ * reported, not raised. A DataError means the file cannot be read at all (missing, empty, binary)
+ * or an option is invalid (an unknown column name, an unreadable label names file).
  */
 export async function inspectDataset(path: string, options: ReadOptions = {}): Promise<DatasetInfo> {
   const plan = await planDataset(path, options);

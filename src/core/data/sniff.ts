@@ -77,6 +77,9 @@ function scoreLayout(head: string, layout: DelimitedLayout): LayoutScore | undef
 }
 
 /**
+ * NOTE: only the head sample is scored, so a file whose stray quotes all come after the
+ * first SAMPLE_BYTES needs --no-quoting.
+ *
  * Detects the delimiter, quoting and split mode of a delimited file, or `undefined` when
  * the sample has no consistent structure (a one-text-per-line file).
  */

@@ -32,6 +32,10 @@ export async function readSplits(files: SplitFiles): Promise<SplitDatasets> {
   return result;
 }
 
+const TRAIN = 0;
+const DEV = 1;
+const TEST = 2;
+
 /** mulberry32: a small seeded generator, so the same seed gives the same split on every machine. */
 function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
@@ -85,12 +89,16 @@ export function stratifiedSplit(examples: Example[], labelSpace: LabelSpace, opt
     const devCount = Math.round(indices.length * devFraction);
     const testCount = Math.round(indices.length * testFraction);
     indices.forEach((index, position) => {
-      part[index] = position < devCount ? 1 : position < devCount + testCount ? 2 : 0;
+      if (position < devCount) part[index] = DEV;
+      else if (position < devCount + testCount) part[index] = TEST;
+      else part[index] = TRAIN;
     });
   }
   const result = { train: [] as Example[], dev: [] as Example[], test: [] as Example[] };
   examples.forEach((example, index) => {
-    (part[index] === 1 ? result.dev : part[index] === 2 ? result.test : result.train).push(example);
+    if (part[index] === DEV) result.dev.push(example);
+    else if (part[index] === TEST) result.test.push(example);
+    else result.train.push(example);
   });
   return result;
 }
