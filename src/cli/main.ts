@@ -69,7 +69,7 @@ interface TrainFlags {
 /** Turns CLI flags (and an optional JSON config file under them) into a validated config. */
 export function configFromFlags(flags: TrainFlags): DistillConfig {
   const fromFile: DeepPartial<DistillConfig> = flags.config ? (JSON.parse(readFileSync(flags.config, 'utf8')) as DeepPartial<DistillConfig>) : {};
-  const teacherKind = flags.teacher === 'trained' || flags.teacher === 'soft-labels' ? flags.teacher : 'huggingface';
+  const teacherKind = flags.teacher === 'trained' || flags.teacher === 'soft-labels' || flags.teacher === 'none' ? flags.teacher : 'huggingface';
   const merge = <T extends object>(base: T | undefined, over: T): T => ({ ...(base ?? {}), ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) }) as T;
   return resolveConfig({
     data: merge(fromFile.data, {
@@ -157,7 +157,7 @@ export function buildProgram(): Command {
     .option('--text-column <name|index>', 'text column (detected when omitted)')
     .option('--label-column <name|index>', 'label column (detected when omitted)')
     .option('--label-names <file>', 'file with one label name per line, for integer labels')
-    .option('--teacher <trained|soft-labels|MODEL>', 'teacher: "trained" trains a larger model on the gold labels; "soft-labels" reads --soft-labels; anything else is a Hugging Face model id or folder', 'trained')
+    .option('--teacher <trained|soft-labels|none|MODEL>', 'teacher: "trained" trains a larger model on the gold labels; "soft-labels" reads --soft-labels; "none" trains the student on gold labels only; anything else is a Hugging Face model id or folder', 'trained')
     .option('--soft-labels <column|file>', 'soft-label column of the training file, or a JSONL/CSV file keyed by row id')
     .addOption(new Option('--soft-label-format <format>', 'whether soft labels are logits or probabilities').choices(['auto', 'logits', 'probabilities']))
     .addOption(new Option('--teacher-architecture <kind>', 'architecture of a trained teacher (default cnn)').choices(['bag', 'cnn', 'bilstm']))

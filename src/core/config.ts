@@ -4,7 +4,7 @@
 import Ajv from 'ajv';
 
 export type StudentKind = 'bag' | 'cnn' | 'bilstm';
-export type TeacherKind = 'trained' | 'soft-labels' | 'huggingface';
+export type TeacherKind = 'trained' | 'soft-labels' | 'huggingface' | 'none';
 export type ScheduleKind = 'constant' | 'linear';
 
 export interface DistillConfig {
@@ -134,7 +134,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   S({ section: 'data', key: 'maxLength', type: 'integer', default: 128, minimum: 4, maximum: 4096, description: 'Maximum tokens per text; longer texts are truncated.' }),
   S({ section: 'data', key: 'lenient', type: 'boolean', default: false, description: 'Skip bad rows and report them instead of stopping at the first one.' }),
 
-  S({ section: 'teacher', key: 'kind', type: 'string', default: 'trained', enum: ['trained', 'soft-labels', 'huggingface'], description: 'Teacher: a larger model trained in the run on the gold labels, precomputed soft labels, or a Hugging Face model.' }),
+  S({ section: 'teacher', key: 'kind', type: 'string', default: 'trained', enum: ['trained', 'soft-labels', 'huggingface', 'none'], description: 'Teacher: a larger model trained in the run on the gold labels, precomputed soft labels, a Hugging Face model, or none (the student learns from gold labels only, as a baseline).' }),
   S({ section: 'teacher', key: 'model', type: 'string', description: 'Hugging Face model id or local model folder (teacher kind huggingface).' }),
   S({ section: 'teacher', key: 'softLabels', type: 'string', description: 'Soft-label column of the training file, or a JSONL/CSV side file keyed by row id (teacher kind soft-labels).' }),
   S({ section: 'teacher', key: 'softLabelFormat', type: 'string', default: 'auto', enum: ['auto', 'logits', 'probabilities'], description: 'Whether soft labels are logits or probabilities; auto treats rows that are non-negative and sum to 1 as probabilities.' }),

@@ -11,9 +11,10 @@ export interface PredictionRecord {
   source: SourceLocation;
   /** Gold label names; null for texts without a gold label. */
   gold: string[] | null;
-  teacher: { labels: string[]; probabilities: number[] };
+  /** Null when the run had no teacher. */
+  teacher: { labels: string[]; probabilities: number[] } | null;
   student: { labels: string[]; probabilities: number[] };
-  /** KL(teacher ‖ student) in nats, summed over labels for multi-label tasks. */
+  /** KL(teacher ‖ student) in nats, summed over labels for multi-label tasks; 0 without a teacher. */
   kl: number;
 }
 
@@ -55,7 +56,7 @@ function divergence(teacher: Float32Array, student: Float32Array, task: TaskKind
 export function compareExamples(
   split: SplitName,
   examples: Example[],
-  teacherProbabilities: Float32Array[],
+  teacherProbabilities: Float32Array[] | undefined,
   studentProbabilities: Float32Array[],
   options: CompareOptions,
 ): { predictions: PredictionRecord[]; disagreements: DisagreementRecord[] } {
@@ -64,10 +65,14 @@ export function compareExamples(
   const disagreements: DisagreementRecord[] = [];
 
   examples.forEach((example, i) => {
-    const teacher = teacherProbabilities[i];
     const student = studentProbabilities[i];
-    const teacherLabels = predictedLabels(teacher, options.task, options.threshold);
     const studentLabels = predictedLabels(student, options.task, options.threshold);
+    if (!teacherProbabilities) {
+      predictions.push({ split, id: example.id, source: example.source, gold: example.labels ? names(example.labels) : null, teacher: null, student: { labels: names(studentLabels), probabilities: Array.from(student, round) }, kl: 0 });
+      return;
+    }
+    const teacher = teacherProbabilities[i];
+    const teacherLabels = predictedLabels(teacher, options.task, options.threshold);
     const record: PredictionRecord = {
       split,
       id: example.id,

@@ -9,7 +9,7 @@ import { createStudent, defaultStudentConfig, saveStudent, type StudentConfig } 
 import { selectBackend, type BackendInfo } from '../tf';
 import { createSoftLabelTeacher } from '../teachers/soft-labels';
 import { trainTeacher } from '../teachers/trained';
-import type { Teacher } from '../teachers/types';
+import type { Teacher, TeacherOutputs } from '../teachers/types';
 import { trainModel, type EpochRecord } from '../train/trainer';
 import { evaluateLogits, predictModel, toProbabilities, type Evaluation } from '../train/evaluate';
 import { RunFolder, hashPath, makeRunId } from '../runs/store';
@@ -91,22 +91,29 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     emit({ type: 'stage', stage: 'tokenize', message: 'Building the student tokenizer' });
     const { tokenizer, encode, inputVocabSize } = buildEncoder(config, data.train.map((e) => e.text), config.student.kind);
 
-    const teacher = await createTeacher(config, labelSpace, tokenizer, data.train, data.trainGold, data.dev, emit, options.signal, epochs);
+    const teacher = config.teacher.kind === 'none' ? undefined : await createTeacher(config, labelSpace, tokenizer, data.train, data.trainGold, data.dev, emit, options.signal, epochs);
     checkCancelled(options.signal, folder);
 
-    emit({ type: 'stage', stage: 'teacher-predict', message: `Computing ${teacher.description.name} outputs` });
-    const teacherTrain = await teacher.predict(data.train, { onEvent: emit, signal: options.signal });
-    const teacherDev = await teacher.predict(data.dev);
-    const teacherTest = data.test.length > 0 ? await teacher.predict(data.test) : undefined;
     const threshold = config.training.multilabelThreshold;
     const k = labelSpace.names.length;
     const goldOf = (examples: Example[]) => examples.map((e) => e.labels ?? []);
-    const teacherEval = {
-      dev: evaluateLogits(teacherDev.logits, goldOf(data.dev), labelSpace.task, k, threshold),
-      test: teacherTest ? evaluateLogits(teacherTest.logits, goldOf(data.test), labelSpace.task, k, threshold) : undefined,
-    };
-    log('info', `Teacher dev ${formatHeadline(teacherEval.dev, labelSpace.task)}.`);
-    checkCancelled(options.signal, folder);
+    let teacherTrain: TeacherOutputs | undefined;
+    let teacherEval: { dev: Evaluation; test?: Evaluation } | undefined;
+    if (teacher) {
+      emit({ type: 'stage', stage: 'teacher-predict', message: `Computing ${teacher.description.name} outputs` });
+      teacherTrain = await teacher.predict(data.train, { onEvent: emit, signal: options.signal });
+      folder.writeJsonl('teacher-logits.jsonl', data.train.map((e, i) => ({ id: e.id, logits: Array.from(teacherTrain!.logits[i], (v) => Math.round(v * 1e5) / 1e5) })));
+      const teacherDev = await teacher.predict(data.dev);
+      const teacherTest = data.test.length > 0 ? await teacher.predict(data.test) : undefined;
+      teacherEval = {
+        dev: evaluateLogits(teacherDev.logits, goldOf(data.dev), labelSpace.task, k, threshold),
+        test: teacherTest ? evaluateLogits(teacherTest.logits, goldOf(data.test), labelSpace.task, k, threshold) : undefined,
+      };
+      log('info', `Teacher dev ${formatHeadline(teacherEval.dev, labelSpace.task)}.`);
+      checkCancelled(options.signal, folder);
+    }
+    // Without a teacher the student learns from the gold rows only.
+    const studentRows = teacher ? data.train : data.train.filter((e) => e.labels !== null);
 
     emit({ type: 'stage', stage: 'student-train', message: `Training the ${config.student.kind} student` });
     const studentConfig: StudentConfig = {
@@ -116,11 +123,11 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       ...(config.student.hiddenDim > 0 ? { hiddenDim: config.student.hiddenDim } : {}),
     };
     const student = createStudent(studentConfig, config.training.seed);
-    const trainIds = encode(data.train.map((e) => e.text));
+    const trainIds = encode(studentRows.map((e) => e.text));
     const devIds = encode(data.dev.map((e) => e.text));
     const result = await trainModel(
       student,
-      { ids: trainIds, gold: data.train.map((e) => e.labels), teacherLogits: teacherTrain.logits, teacherFeatures: teacherTrain.features },
+      { ids: trainIds, gold: studentRows.map((e) => e.labels), teacherLogits: teacherTrain?.logits, teacherFeatures: teacherTrain?.features },
       { ids: devIds, gold: goldOf(data.dev) },
       {
         role: 'student',
@@ -153,11 +160,11 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     const studentTest = data.test.length > 0 ? evaluateLogits(predictModel(student, encode(data.test.map((e) => e.text))).logits, goldOf(data.test), labelSpace.task, k, threshold) : undefined;
     const studentTrainProbabilities = predictModel(student, trainIds).logits.map((row) => toProbabilities(row, labelSpace.task));
 
-    const compareOptions = { task: labelSpace.task, labelNames: labelSpace.names, threshold, labelErrorConfidence: config.training.labelErrorConfidence, trainedOn: teacher.trainedOn };
+    const compareOptions = { task: labelSpace.task, labelNames: labelSpace.names, threshold, labelErrorConfidence: config.training.labelErrorConfidence, trainedOn: teacher?.trainedOn ?? new Set<string>() };
     const comparisons = [
-      compareExamples('train', data.train, teacherTrain.logits.map((row) => toProbabilities(row, labelSpace.task)), studentTrainProbabilities, compareOptions),
-      compareExamples('dev', data.dev, teacherEval.dev.probabilities, studentDev.probabilities, compareOptions),
-      ...(teacherEval.test && studentTest ? [compareExamples('test', data.test, teacherEval.test.probabilities, studentTest.probabilities, compareOptions)] : []),
+      compareExamples('train', studentRows, teacherTrain?.logits.map((row) => toProbabilities(row, labelSpace.task)), studentTrainProbabilities, compareOptions),
+      compareExamples('dev', data.dev, teacherEval?.dev.probabilities, studentDev.probabilities, compareOptions),
+      ...(studentTest ? [compareExamples('test', data.test, teacherEval?.test?.probabilities, studentTest.probabilities, compareOptions)] : []),
     ];
     const predictions: PredictionRecord[] = comparisons.flatMap((c) => c.predictions);
     const disagreements: DisagreementRecord[] = comparisons.flatMap((c) => c.disagreements).sort((a, b) => b.kl - a.kl);
@@ -170,20 +177,22 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     folder.writeJsonl('disagreements.jsonl', disagreements);
 
     const metrics = {
-      teacher: { dev: teacherEval.dev.summary, ...(teacherEval.test ? { test: teacherEval.test.summary } : {}) },
+      teacher: teacherEval ? { dev: teacherEval.dev.summary, ...(teacherEval.test ? { test: teacherEval.test.summary } : {}) } : {},
       student: { dev: studentDev.summary, ...(studentTest ? { test: studentTest.summary } : {}) },
     };
-    const agreementBySplit: Partial<Record<'dev' | 'test', number>> = {
-      dev: agreementOf(teacherEval.dev, studentDev, labelSpace.task, threshold),
-      ...(teacherEval.test && studentTest ? { test: agreementOf(teacherEval.test, studentTest, labelSpace.task, threshold) } : {}),
-    };
+    const agreementBySplit: Partial<Record<'dev' | 'test', number>> = teacherEval
+      ? {
+          dev: agreementOf(teacherEval.dev, studentDev, labelSpace.task, threshold),
+          ...(teacherEval.test && studentTest ? { test: agreementOf(teacherEval.test, studentTest, labelSpace.task, threshold) } : {}),
+        }
+      : {};
     for (const role of ['teacher', 'student'] as const) {
       for (const [split, values] of Object.entries(metrics[role])) folder.appendJsonl('metrics.jsonl', { type: 'final', role, split, ...values, agreement: agreementBySplit[split as 'dev' | 'test'] });
     }
 
-    const detailSplit: 'dev' | 'test' = teacherEval.test && studentTest ? 'test' : 'dev';
+    const detailSplit: 'dev' | 'test' = studentTest ? 'test' : 'dev';
     const detailExamples = detailSplit === 'test' ? data.test : data.dev;
-    const detailTeacher = detailSplit === 'test' ? teacherEval.test! : teacherEval.dev;
+    const detailTeacher = teacherEval && (detailSplit === 'test' ? teacherEval.test : teacherEval.dev);
     const detailStudent = detailSplit === 'test' ? studentTest! : studentDev;
     const state = result.cancelled ? 'cancelled' : 'done';
     const seconds = (Date.now() - started) / 1000;
@@ -196,14 +205,14 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       labelNames: labelSpace.names,
       files: { train: config.data.train, dev: config.data.dev, test: config.data.test, transfer: config.data.transfer },
       counts: data.counts,
-      teacher: teacher.description.name,
+      teacher: teacher?.description.name ?? 'none (gold labels only)',
       student: `${config.student.kind} (${JSON.stringify(studentConfig)})`,
       backend: `${backend.name}, ${backend.device}`,
       metrics,
       agreement: agreementBySplit,
       detailSplit,
       perLabel: {
-        teacher: perLabelScores(goldOf(detailExamples), detailTeacher, labelSpace, threshold),
+        teacher: detailTeacher ? perLabelScores(goldOf(detailExamples), detailTeacher, labelSpace, threshold) : [],
         student: perLabelScores(goldOf(detailExamples), detailStudent, labelSpace, threshold),
       },
       confusion: labelSpace.task === 'multilabel' ? undefined : confusionOf(goldOf(detailExamples), detailTeacher, detailStudent, k),
@@ -219,10 +228,10 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     };
     folder.writeText('report.md', renderMarkdown(reportData));
     folder.writeText('report.html', renderHtml(reportData));
-    const description = await describeRun(config, backend, labelSpace, data.counts, { teacher: teacher.description, student: studentConfig, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, skipped: data.skipped, problems: data.problems });
+    const description = await describeRun(config, backend, labelSpace, data.counts, { teacher: teacher?.description ?? null, student: studentConfig, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, skipped: data.skipped, problems: data.problems });
     folder.writeJson('config.json', description);
 
-    teacher.dispose();
+    teacher?.dispose();
     student.dispose();
     const summary: RunSummary = {
       runId: folder.runId,
@@ -238,7 +247,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       seconds,
       report: { markdown: folder.path('report.md'), html: folder.path('report.html') },
     };
-    folder.finish(state, { summary: { task: summary.task, student: config.student.kind, teacher: teacher.description.name, dataset: config.data.train, metrics: summary.student, teacherMetrics: summary.teacher, bestEpoch: summary.bestEpoch } });
+    folder.finish(state, { summary: { task: summary.task, student: config.student.kind, teacher: teacher?.description.name ?? 'none', dataset: config.data.train, metrics: summary.student, teacherMetrics: summary.teacher, bestEpoch: summary.bestEpoch } });
     return summary;
   } catch (error) {
     const cancelled = error instanceof RunCancelledError;
@@ -268,6 +277,8 @@ async function createTeacher(
   epochs: { teacher: EpochRecord[] },
 ): Promise<Teacher> {
   switch (config.teacher.kind) {
+    case 'none':
+      throw new Error('Teacher kind "none" has no teacher to create.');
     case 'trained': {
       emit({ type: 'stage', stage: 'teacher-train', message: `Training the ${config.teacher.architecture} teacher on ${trainGold.filter((g) => g !== null).length} gold labels` });
       const withAllGold = train.map((example, i) => ({ ...example, labels: trainGold[i] }));
@@ -310,10 +321,11 @@ function perLabelScores(gold: number[][], evaluation: Evaluation, labelSpace: La
   return classificationReport(gold.map((g) => g[0]), predictedIndex(evaluation), labelSpace.names).perClass;
 }
 
-function confusionOf(gold: number[][], teacher: Evaluation, student: Evaluation, k: number) {
+function confusionOf(gold: number[][], teacher: Evaluation | undefined, student: Evaluation, k: number) {
   const g = gold.map((labels) => labels[0]);
-  const t = predictedIndex(teacher);
   const s = predictedIndex(student);
+  if (!teacher) return { goldStudent: confusionMatrix(g, s, k) };
+  const t = predictedIndex(teacher);
   return { goldTeacher: confusionMatrix(g, t, k), goldStudent: confusionMatrix(g, s, k), teacherStudent: confusionMatrix(t, s, k) };
 }
 

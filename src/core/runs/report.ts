@@ -43,7 +43,7 @@ export interface ReportData {
   detailSplit: 'dev' | 'test';
   perLabel: { teacher: PerLabelScores[]; student: PerLabelScores[] };
   /** Single-label runs only: gold×teacher, gold×student, teacher×student on `detailSplit`. */
-  confusion?: { goldTeacher: number[][]; goldStudent: number[][]; teacherStudent: number[][] };
+  confusion?: { goldStudent: number[][]; goldTeacher?: number[][]; teacherStudent?: number[][] };
   steps: StepPoint[];
   epochs: { teacher: EpochRecord[]; student: EpochRecord[] };
   bestEpoch: number;
@@ -126,6 +126,7 @@ export function renderMarkdown(data: ReportData): string {
       ['gold × teacher', data.confusion.goldTeacher],
       ['teacher × student', data.confusion.teacherStudent],
     ] as const) {
+      if (!matrix) continue;
       lines.push(`**${title}**`, '', markdownTable(['', ...data.labelNames], matrix.map((row, i) => [data.labelNames[i], ...row.map(String)])), '');
     }
   }
@@ -143,7 +144,7 @@ export function renderMarkdown(data: ReportData): string {
   lines.push(
     markdownTable(
       ['KL', 'split', 'where', 'gold', 'teacher', 'student', 'text'],
-      data.topDisagreements.slice(0, 10).map((d) => [d.kl.toFixed(3), d.split, `${d.source.file.split(/[\\/]/).pop()}:${d.source.line}`, (d.gold ?? ['–']).join(', ') + (d.possibleLabelError ? ' ⚠' : ''), d.teacher.labels.join(', '), d.student.labels.join(', '), truncate(d.text, 120)]),
+      data.topDisagreements.slice(0, 10).map((d) => [d.kl.toFixed(3), d.split, `${d.source.file.split(/[\\/]/).pop()}:${d.source.line}`, (d.gold ?? ['–']).join(', ') + (d.possibleLabelError ? ' ⚠' : ''), (d.teacher?.labels ?? []).join(', '), d.student.labels.join(', '), truncate(d.text, 120)]),
     ),
     '',
   );
@@ -200,8 +201,8 @@ export function renderHtml(data: ReportData): string {
   if (data.confusion) {
     sections.push(`<h2>Confusion matrices (${data.detailSplit})</h2><div class="charts">`);
     sections.push(heatmap(data.confusion.goldStudent, data.labelNames, data.labelNames, { title: 'gold × student', rowLabel: 'gold', columnLabel: 'student' }));
-    sections.push(heatmap(data.confusion.goldTeacher, data.labelNames, data.labelNames, { title: 'gold × teacher', rowLabel: 'gold', columnLabel: 'teacher' }));
-    sections.push(heatmap(data.confusion.teacherStudent, data.labelNames, data.labelNames, { title: 'teacher × student', rowLabel: 'teacher', columnLabel: 'student' }));
+    if (data.confusion.goldTeacher) sections.push(heatmap(data.confusion.goldTeacher, data.labelNames, data.labelNames, { title: 'gold × teacher', rowLabel: 'gold', columnLabel: 'teacher' }));
+    if (data.confusion.teacherStudent) sections.push(heatmap(data.confusion.teacherStudent, data.labelNames, data.labelNames, { title: 'teacher × student', rowLabel: 'teacher', columnLabel: 'student' }));
     sections.push('</div>');
   }
 
@@ -232,7 +233,7 @@ export function renderHtml(data: ReportData): string {
   sections.push(
     htmlTable(
       ['KL', 'split', 'where', 'gold', 'teacher', 'student', 'text'],
-      data.topDisagreements.slice(0, 25).map((d) => [d.kl.toFixed(3), d.split, `${d.source.file.split(/[\\/]/).pop()}:${d.source.line}`, (d.gold ?? ['–']).join(', ') + (d.possibleLabelError ? (d.teacherTrainedOnExample ? ' ⚠ (teacher trained on it)' : ' ⚠') : ''), `${d.teacher.labels.join(', ')} (${Math.max(...d.teacher.probabilities).toFixed(2)})`, `${d.student.labels.join(', ')} (${Math.max(...d.student.probabilities).toFixed(2)})`, truncate(d.text, 200)]),
+      data.topDisagreements.slice(0, 25).map((d) => [d.kl.toFixed(3), d.split, `${d.source.file.split(/[\\/]/).pop()}:${d.source.line}`, (d.gold ?? ['–']).join(', ') + (d.possibleLabelError ? (d.teacherTrainedOnExample ? ' ⚠ (teacher trained on it)' : ' ⚠') : ''), d.teacher ? `${d.teacher.labels.join(', ')} (${Math.max(...d.teacher.probabilities).toFixed(2)})` : '–', `${d.student.labels.join(', ')} (${Math.max(...d.student.probabilities).toFixed(2)})`, truncate(d.text, 200)]),
     ),
   );
   if (data.problems.length > 0) {
