@@ -37,7 +37,7 @@ export function readOptionsFrom(config: DistillConfig): ReadOptions {
 }
 
 function looksLikeFile(value: string): boolean {
-  return ['.jsonl', '.ndjson', '.json', '.csv', '.tsv', '.txt'].includes(extname(value).toLowerCase());
+  return /[\\/]/.test(value) || ['.jsonl', '.ndjson', '.json', '.csv', '.tsv', '.txt'].includes(extname(value).toLowerCase());
 }
 
 export async function prepareData(config: DistillConfig, log: (level: 'info' | 'warn', message: string) => void): Promise<PreparedData> {

@@ -25,7 +25,11 @@ export async function createSoftLabelTeacher(options: {
   task: TaskKind;
   labelNames: string[];
 }): Promise<Teacher> {
-  const sideFile = existsSync(options.source) ? await readSideFile(options.source, options.labelNames.length) : undefined;
+  const isFile = /[\\/]/.test(options.source) || /\.(jsonl|ndjson|json|csv|tsv|txt)$/i.test(options.source);
+  if (isFile && !existsSync(options.source)) {
+    throw new DataError(`Soft-label file not found: ${options.source}.`, options.source, undefined, undefined, 'Pass an existing JSONL or CSV file to --soft-labels, or the name of a soft-label column of the training file.');
+  }
+  const sideFile = isFile ? await readSideFile(options.source, options.labelNames.length) : undefined;
   const k = options.labelNames.length;
 
   const lookup = (example: Example): { values: number[]; where: string } => {

@@ -1,0 +1,252 @@
+// Shared parts of the tfjs-versus-PyTorch benchmarks: SST-2 token lengths, synthetic
+// batches that match bench/torch_peer.py, the PyTorch child process, statistics,
+// machine facts and the result table. Imports the engine from out/, so run
+// `node scripts/build.mjs` first.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import { readDataset } from '../../out/core/data/index.js';
+import { buildTokenizer, StudentTokenizer } from '../../out/core/tokenize/index.js';
+import { tf } from '../../out/core/tf/index.js';
+
+const execFileAsync = promisify(execFile);
+const require = createRequire(import.meta.url);
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const torchPeerPath = join(repoRoot, 'bench', 'torch_peer.py');
+export const defaultSst2Path = '/work/shared/datasets/sst2/train.tsv';
+
+/** Shapes shared with torch_peer.py; the peer's defaults are the same numbers. */
+export const SEQ = 64;
+export const VOCAB_SIZE = 20_000;
+export const NUM_CLASSES = 3;
+export const TEACHER_FEATURE_DIM = 768;
+/** torch_peer.py pads every batch to at least the widest CNN kernel, so both sides do. */
+export const MIN_BATCH_WIDTH = 5;
+export const STUDENT_KINDS = ['bag', 'cnn', 'bilstm'];
+
+/**
+ * Tokenizes every SST-2 training text with the student tokenizer that `train` builds by
+ * default (WordLevel, 20,000 ids at most) and returns the token count of each text in
+ * file order, uncapped. Both peers cap the counts at SEQ themselves.
+ */
+export async function sst2TokenLengths(path) {
+  const dataset = await readDataset(path);
+  const texts = dataset.examples.map((example) => example.text);
+  const tokenizer = StudentTokenizer.fromJson(buildTokenizer(texts, { model: 'wordlevel', vocabSize: VOCAB_SIZE }));
+  // 4096 is the largest maxLength the configuration allows, so no SST-2 sentence is cut here.
+  const lengths = texts.map((text) => tokenizer.encode(text, 4096).length);
+  const empty = lengths.findIndex((length) => length === 0);
+  if (empty >= 0) {
+    throw new Error(`${path}: the text of row ${empty + 1} has no tokens, but torch_peer.py --lengths needs counts of at least 1; remove that row or pass another --sst2 file.`);
+  }
+  return { lengths, tokenizerVocabSize: tokenizer.vocabSize };
+}
+
+/** Writes one count per line to a new temporary folder; the caller removes `dir`. */
+export async function writeLengthsFile(lengths) {
+  const dir = await mkdtemp(join(os.tmpdir(), 'sd-bench-'));
+  const file = join(dir, 'sst2-lengths.txt');
+  await writeFile(file, lengths.join('\n') + '\n', 'utf8');
+  return { dir, file };
+}
+
+export async function removeDir(dir) {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Mulberry32: a small seeded generator, so every repetition sees the same synthetic batches. */
+export function seededRandom(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Returns the row lengths of `count` batches the way torch_peer.py's make_batches picks
+ * them: every row SEQ long without a pool, else consecutive counts from the pool
+ * (wrapping around), each capped at SEQ.
+ */
+export function planRowLengths(count, batchSize, pool) {
+  const batches = [];
+  let cursor = 0;
+  for (let b = 0; b < count; b++) {
+    const rows = new Array(batchSize);
+    for (let i = 0; i < batchSize; i++) rows[i] = pool === null ? SEQ : Math.min(pool[(cursor + i) % pool.length], SEQ);
+    cursor += batchSize;
+    batches.push(rows);
+  }
+  return batches;
+}
+
+/**
+ * Builds an int32 [batch, width] tensor of random ids in [1, VOCAB_SIZE), right-padded
+ * with 0 after each row's length. `width` is the longest row, but at least MIN_BATCH_WIDTH.
+ */
+export function idsTensor(rowLengths, random) {
+  const width = Math.max(MIN_BATCH_WIDTH, ...rowLengths);
+  const values = new Int32Array(rowLengths.length * width);
+  rowLengths.forEach((length, row) => {
+    for (let t = 0; t < length; t++) values[row * width + t] = 1 + Math.floor(random() * (VOCAB_SIZE - 1));
+  });
+  return tf.tensor2d(values, [rowLengths.length, width], 'int32');
+}
+
+/** Standard normal values by the Box-Muller transform. */
+export function normalValues(count, random) {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    const u = 1 - random();
+    out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+  }
+  return out;
+}
+
+/**
+ * Runs `step(batch)` on the warmup batches, then times each remaining one. Returns the
+ * same fields torch_peer.py prints: rows per second over the total timed time and the
+ * median, min and max of single steps in milliseconds.
+ */
+export async function timeSteps(batches, warmup, batchSize, step) {
+  for (const batch of batches.slice(0, warmup)) await step(batch);
+  const durations = [];
+  for (const batch of batches.slice(warmup)) {
+    const started = performance.now();
+    await step(batch);
+    durations.push(performance.now() - started);
+  }
+  const totalSeconds = durations.reduce((sum, ms) => sum + ms, 0) / 1000;
+  return {
+    samples_per_s: round((batchSize * durations.length) / totalSeconds, 1),
+    ms_per_step_median: round(median(durations), 3),
+    ms_per_step_min: round(Math.min(...durations), 3),
+    ms_per_step_max: round(Math.max(...durations), 3),
+  };
+}
+
+/**
+ * Runs torch_peer.py for one student and returns its JSON line as an object. `options`
+ * maps the peer's flags (without `--`) to values; `true` passes a bare flag.
+ */
+export async function runTorchPeer(python, options) {
+  const args = [torchPeerPath];
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined || value === false) continue;
+    args.push(`--${name}`);
+    if (value !== true) args.push(String(value));
+  }
+  let stdout;
+  try {
+    ({ stdout } = await execFileAsync(python, args, { maxBuffer: 1 << 20 }));
+  } catch (error) {
+    const detail = error.code === 'ENOENT' ? `${python} was not found` : (error.stderr || error.message).trim();
+    throw new Error(`PyTorch peer failed: ${python} ${args.join(' ')}\n${detail}\nInstall PyTorch for that interpreter (Debian: apt-get install python3-torch) or pass another one with --python.`);
+  }
+  const lines = stdout.trim().split('\n').filter(Boolean);
+  if (lines.length !== 1) throw new Error(`PyTorch peer printed ${lines.length} lines; expected one JSON line for --student ${options.student}:\n${stdout}`);
+  return JSON.parse(lines[0]);
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+export function round(value, digits) {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+export function summarize(values) {
+  return { median: round(median(values), 1), min: round(Math.min(...values), 1), max: round(Math.max(...values), 1), runs: values.map((v) => round(v, 1)) };
+}
+
+/**
+ * Collects the facts BENCHMARKS.md reports: CPU model, cores, RAM, versions and the
+ * 1-minute load average when the run started.
+ */
+export async function machineInfo() {
+  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const cpuinfo = await readFile('/proc/cpuinfo', 'utf8');
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpuModel;
+  } catch {
+    // /proc/cpuinfo exists on Linux only; os.cpus() is the fallback elsewhere.
+  }
+  return {
+    cpu: cpuModel,
+    logicalCores: os.cpus().length,
+    availableParallelism: os.availableParallelism(),
+    ramGiB: round(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+    tfjsCore: require('@tensorflow/tfjs-core/package.json').version,
+    tfjsBackendWasm: require('@tensorflow/tfjs-backend-wasm/package.json').version,
+    loadAverageAtStart: os.loadavg().map((value) => round(value, 2)),
+    startedAt: new Date().toISOString(),
+  };
+}
+
+export function loadAverage1() {
+  return round(os.loadavg()[0], 2);
+}
+
+export async function writeResults(path, results) {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, JSON.stringify(results, null, 2) + '\n', 'utf8');
+}
+
+/**
+ * Prints one row per workload and student: each peer's median (min–max) samples/s over
+ * the repetitions and the ratio of the tfjs median to the PyTorch median.
+ */
+export function printTable(title, rows) {
+  const header = ['workload', 'student', 'tfjs wasm samples/s', 'PyTorch samples/s', 'tfjs/PyTorch'];
+  const body = rows.map((row) => [
+    row.workload,
+    row.student,
+    `${row.tfjs.median} (${row.tfjs.min}–${row.tfjs.max})`,
+    `${row.torch.median} (${row.torch.min}–${row.torch.max})`,
+    row.ratioOfMedians.toFixed(2),
+  ]);
+  const widths = header.map((cell, i) => Math.max(cell.length, ...body.map((line) => line[i].length)));
+  const format = (cells) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ');
+  console.log(`\n${title}`);
+  console.log(format(header));
+  console.log(format(widths.map((width) => '-'.repeat(width))));
+  for (const line of body) console.log(format(line));
+}
+
+/**
+ * Parses a `--steps` value such as `bag=30,cnn=5,bilstm=3` into counts per student,
+ * starting from `defaults`. `flag` names the option in error messages.
+ */
+export function parsePerStudent(text, defaults, flag) {
+  const out = { ...defaults };
+  if (text === undefined) return out;
+  for (const part of text.split(',')) {
+    const [kind, value] = part.split('=');
+    const count = Number(value);
+    if (!STUDENT_KINDS.includes(kind) || !Number.isInteger(count) || count < 0) {
+      throw new Error(`Invalid ${flag} entry "${part}"; expected student=count with a student of ${STUDENT_KINDS.join(', ')} and an integer count of 0 or more, for example ${flag} cnn=5.`);
+    }
+    out[kind] = count;
+  }
+  return out;
+}
+
+export function positiveInteger(text, flag) {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`Invalid ${flag} "${text}"; expected an integer of at least 1.`);
+  return value;
+}
