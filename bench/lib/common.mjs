@@ -228,17 +228,17 @@ export function printTable(title, rows) {
 }
 
 /**
- * Parses a `--steps` value such as `bag=30,cnn=5,bilstm=3` into counts per student,
- * starting from `defaults`. `flag` names the option in error messages.
+ * Parses a value such as `bag=30,cnn=5,bilstm=3` into counts per student, starting from
+ * `defaults`. `flag` names the option in error messages, and counts below `min` are rejected.
  */
-export function parsePerStudent(text, defaults, flag) {
+export function parsePerStudent(text, defaults, flag, min) {
   const out = { ...defaults };
   if (text === undefined) return out;
   for (const part of text.split(',')) {
     const [kind, value] = part.split('=');
     const count = Number(value);
-    if (!STUDENT_KINDS.includes(kind) || !Number.isInteger(count) || count < 0) {
-      throw new Error(`Invalid ${flag} entry "${part}"; expected student=count with a student of ${STUDENT_KINDS.join(', ')} and an integer count of 0 or more, for example ${flag} cnn=5.`);
+    if (!STUDENT_KINDS.includes(kind) || !Number.isInteger(count) || count < min) {
+      throw new Error(`Invalid ${flag} entry "${part}"; expected student=count with a student of ${STUDENT_KINDS.join(', ')} and an integer count of at least ${min}, for example ${flag} cnn=5.`);
     }
     out[kind] = count;
   }
@@ -249,4 +249,77 @@ export function positiveInteger(text, flag) {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new Error(`Invalid ${flag} "${text}"; expected an integer of at least 1.`);
   return value;
+}
+
+/**
+ * Runs every (workload, student) pair `reps` times on both peers and summarizes the
+ * samples/s. Within a repetition each tfjs measurement sits right next to the PyTorch
+ * one of the same pair, and the order flips on every repetition, so load from other
+ * processes falls on both peers alike. `measureTfjs(kind, workload)` and
+ * `measureTorch(kind, workload)` each return one torch_peer.py-shaped record.
+ */
+export async function runInterleaved({ reps, workloads, measureTfjs, measureTorch, log }) {
+  const records = new Map();
+  for (const workload of workloads) for (const kind of STUDENT_KINDS) records.set(`${workload.name}/${kind}`, { tfjs: [], torch: [] });
+
+  for (let rep = 0; rep < reps; rep++) {
+    for (const workload of workloads) {
+      for (const kind of STUDENT_KINDS) {
+        const entry = records.get(`${workload.name}/${kind}`);
+        const order = rep % 2 === 0 ? ['tfjs', 'torch'] : ['torch', 'tfjs'];
+        for (const peer of order) {
+          const load = loadAverage1();
+          const record = peer === 'tfjs' ? await measureTfjs(kind, workload) : await measureTorch(kind, workload);
+          record.load_average_1m = load;
+          entry[peer].push(record);
+          log(`rep ${rep + 1}/${reps} ${workload.name} ${kind} ${peer}: ${record.samples_per_s} samples/s (load ${load})`);
+        }
+        checkSameBatches(entry.tfjs.at(-1), entry.torch.at(-1), `${workload.name}/${kind}`);
+      }
+    }
+  }
+
+  const rows = [];
+  for (const workload of workloads) {
+    for (const kind of STUDENT_KINDS) {
+      const { tfjs, torch } = records.get(`${workload.name}/${kind}`);
+      const tfjsRates = tfjs.map((r) => r.samples_per_s);
+      const torchRates = torch.map((r) => r.samples_per_s);
+      rows.push({
+        workload: workload.name,
+        student: kind,
+        tfjs: summarize(tfjsRates),
+        torch: summarize(torchRates),
+        ratioOfMedians: round(median(tfjsRates) / median(torchRates), 3),
+        // Ratio within each repetition, where both peers ran back to back.
+        pairedRatio: summarize(tfjsRates.map((rate, i) => rate / torchRates[i]).map((v) => round(v, 3))),
+        mean_padded_seq: tfjs[0].mean_padded_seq,
+        mean_tokens_per_row: tfjs[0].mean_tokens_per_row,
+        tfjsRecords: tfjs,
+        torchRecords: torch,
+      });
+    }
+  }
+  return rows;
+}
+
+/** Both peers must have timed batches of the same padded widths and token counts. */
+function checkSameBatches(tfjs, torch, label) {
+  for (const field of ['mean_padded_seq', 'mean_tokens_per_row']) {
+    if (Math.abs(tfjs[field] - torch[field]) > 0.01) {
+      throw new Error(`${label}: tfjs timed batches with ${field} ${tfjs[field]} but PyTorch with ${torch[field]}; the batch plans differ, so the comparison would be unfair.`);
+    }
+  }
+}
+
+/** Padded width and real tokens per row of the timed batches, rounded as torch_peer.py does. */
+export function batchShapeStats(rowLengthBatches, warmup) {
+  const timed = rowLengthBatches.slice(warmup);
+  const widths = timed.map((rows) => Math.max(MIN_BATCH_WIDTH, ...rows));
+  const tokens = timed.reduce((sum, rows) => sum + rows.reduce((a, b) => a + b, 0), 0);
+  const rowCount = timed.reduce((sum, rows) => sum + rows.length, 0);
+  return {
+    mean_padded_seq: round(widths.reduce((a, b) => a + b, 0) / widths.length, 2),
+    mean_tokens_per_row: round(tokens / rowCount, 2),
+  };
 }

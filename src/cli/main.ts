@@ -9,7 +9,7 @@ import { runDistillation, RunCancelledError } from '../core/pipeline/run';
 import { listRuns } from '../core/runs/store';
 import { selectBackend } from '../core/tf';
 import { summarize } from '../core/metrics';
-import { DataError } from '../core/types';
+import { DataError, type ReadOptions } from '../core/types';
 import { createRenderer } from './progress';
 import { formatInspect, formatMetricsTable } from './format';
 
@@ -27,14 +27,11 @@ const integer = (name: string) => (value: string) => {
   return parsed;
 };
 
-interface TrainFlags {
+interface TrainFlags extends ReadFlags {
   train: string;
   dev?: string;
   test?: string;
   transfer?: string;
-  textColumn?: string;
-  labelColumn?: string;
-  labelNames?: string;
   teacher: string;
   softLabels?: string;
   softLabelFormat?: 'auto' | 'logits' | 'probabilities';
@@ -66,6 +63,52 @@ interface TrainFlags {
   quiet?: boolean;
 }
 
+interface ReadFlags {
+  textColumn?: string;
+  labelColumn?: string;
+  labelNames?: string;
+  idColumn?: string;
+  format?: DistillConfig['data']['format'];
+  encoding?: DistillConfig['data']['encoding'];
+  delimiter?: string;
+  quoting?: boolean;
+  header?: 'true' | 'false';
+}
+
+/** Adds the dataset-reading flags shared by inspect, train and eval. */
+function addReadFlags(command: Command): Command {
+  return command
+    .option('--text-column <name|index>', 'text column (detected when omitted)')
+    .option('--label-column <name|index>', 'label column (detected when omitted)')
+    .option('--label-names <file>', 'file with one label name per line, for integer labels')
+    .option('--id-column <name|index>', 'row id column, used to match a soft-label file (detected when omitted)')
+    .addOption(new Option('--format <format>', 'dataset format (detected when omitted)').choices(['csv', 'jsonl', 'json', 'parquet', 'lines', 'folder']))
+    .addOption(new Option('--encoding <name>', 'text encoding (detected when omitted)').choices(['utf-8', 'utf-8-bom', 'gb18030', 'windows-1252', 'latin1', 'utf-16le', 'utf-16be']))
+    .option('--delimiter <char>', 'field delimiter of a CSV/TSV file, one character; \\t for tab (detected when omitted)')
+    .option('--no-quoting', 'read quote characters as text (tab files with stray quotes)')
+    .addOption(new Option('--header <bool>', 'whether the first row is a header (detected when omitted)').choices(['true', 'false']));
+}
+
+function readOptionsFromFlags(flags: ReadFlags): ReadOptions {
+  const options: ReadOptions = {};
+  if (flags.textColumn !== undefined) options.textColumn = columnRef(flags.textColumn);
+  if (flags.labelColumn !== undefined) options.labelColumn = columnRef(flags.labelColumn);
+  if (flags.labelNames) options.labelNamesFile = flags.labelNames;
+  if (flags.idColumn !== undefined) options.idColumn = columnRef(flags.idColumn);
+  if (flags.format) options.format = flags.format;
+  if (flags.encoding) options.encoding = flags.encoding;
+  if (flags.delimiter !== undefined) options.delimiter = parseDelimiter(flags.delimiter);
+  if (flags.quoting === false) options.quoting = false;
+  if (flags.header !== undefined) options.header = flags.header === 'true';
+  return options;
+}
+
+function parseDelimiter(value: string): string {
+  const delimiter = value === '\\t' || value === 'tab' ? '\t' : value === 'space' ? ' ' : value;
+  if ([...delimiter].length !== 1) throw new InvalidArgumentError(`--delimiter must be one character (or "\\t", "tab", "space"), got "${value}".`);
+  return delimiter;
+}
+
 /** Turns CLI flags (and an optional JSON config file under them) into a validated config. */
 export function configFromFlags(flags: TrainFlags): DistillConfig {
   const fromFile: DeepPartial<DistillConfig> = flags.config ? (JSON.parse(readFileSync(flags.config, 'utf8')) as DeepPartial<DistillConfig>) : {};
@@ -80,6 +123,12 @@ export function configFromFlags(flags: TrainFlags): DistillConfig {
       textColumn: flags.textColumn,
       labelColumn: flags.labelColumn,
       labelNames: flags.labelNames,
+      idColumn: flags.idColumn,
+      format: flags.format,
+      encoding: flags.encoding,
+      delimiter: flags.delimiter !== undefined ? parseDelimiter(flags.delimiter) : undefined,
+      quoting: flags.quoting === false ? false : undefined,
+      header: flags.header === undefined ? undefined : flags.header === 'true',
       goldFraction: flags.goldFraction,
       devFraction: flags.devFraction,
       testFraction: flags.testFraction,
@@ -123,40 +172,28 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  program
-    .command('inspect')
-    .description('Detect the format, encoding, columns and labels of a dataset file or folder and list the problems found.')
-    .argument('<file>', 'dataset file (CSV, TSV, JSONL, JSON, Parquet, text lines) or a folder with one subfolder per label')
-    .option('--text-column <name|index>', 'text column (detected when omitted)')
-    .option('--label-column <name|index>', 'label column (detected when omitted)')
-    .option('--label-names <file>', 'file with one label name per line, for integer labels')
-    .option('--delimiter <char>', 'field delimiter of a delimited file')
-    .option('--encoding <name>', 'file encoding: utf-8, gb18030, windows-1252, latin1 (detected when omitted)')
-    .option('--no-quoting', 'treat quote characters as text (tab files with stray quotes)')
+  addReadFlags(
+    program
+      .command('inspect')
+      .description('Detect the format, encoding, columns and labels of a dataset file or folder and list the problems found.')
+      .argument('<file>', 'dataset file (CSV, TSV, JSONL, JSON, Parquet, text lines) or a folder with one subfolder per label'),
+  )
     .option('--json', 'print the result as JSON')
-    .action(async (file: string, flags: { textColumn?: string; labelColumn?: string; labelNames?: string; delimiter?: string; encoding?: string; quoting?: boolean; json?: boolean }) => {
-      const info = await inspectDataset(file, {
-        ...(flags.textColumn !== undefined ? { textColumn: columnRef(flags.textColumn) } : {}),
-        ...(flags.labelColumn !== undefined ? { labelColumn: columnRef(flags.labelColumn) } : {}),
-        ...(flags.labelNames ? { labelNamesFile: flags.labelNames } : {}),
-        ...(flags.delimiter ? { delimiter: flags.delimiter === '\\t' ? '\t' : flags.delimiter } : {}),
-        ...(flags.encoding ? { encoding: flags.encoding as never } : {}),
-        ...(flags.quoting === false ? { quoting: false } : {}),
-      });
+    .action(async (file: string, flags: ReadFlags & { json?: boolean }) => {
+      const info = await inspectDataset(file, readOptionsFromFlags(flags));
       process.stdout.write(flags.json ? JSON.stringify(info, null, 2) + '\n' : formatInspect(info));
       if (info.problems.some((p) => p.severity === 'error')) process.exitCode = EXIT.data;
     });
 
-  program
-    .command('train')
-    .description('Run the whole pipeline: read the data, get the teacher outputs, train the student, evaluate both and write a run folder with a report.')
+  addReadFlags(
+    program
+      .command('train')
+      .description('Run the whole pipeline: read the data, get the teacher outputs, train the student, evaluate both and write a run folder with a report.'),
+  )
     .requiredOption('--train <file>', 'labeled training file')
     .option('--dev <file>', 'dev file (default: a stratified part of --train, see --dev-fraction)')
     .option('--test <file>', 'test file, scored once with the best checkpoint')
     .option('--transfer <file>', 'unlabeled texts for the teacher to label (transfer set)')
-    .option('--text-column <name|index>', 'text column (detected when omitted)')
-    .option('--label-column <name|index>', 'label column (detected when omitted)')
-    .option('--label-names <file>', 'file with one label name per line, for integer labels')
     .option('--teacher <trained|soft-labels|none|MODEL>', 'teacher: "trained" trains a larger model on the gold labels; "soft-labels" reads --soft-labels; "none" trains the student on gold labels only; anything else is a Hugging Face model id or folder', 'trained')
     .option('--soft-labels <column|file>', 'soft-label column of the training file, or a JSONL/CSV file keyed by row id')
     .addOption(new Option('--soft-label-format <format>', 'whether soft labels are logits or probabilities').choices(['auto', 'logits', 'probabilities']))
@@ -216,25 +253,19 @@ export function buildProgram(): Command {
       }
     });
 
-  program
-    .command('eval')
-    .description('Score a saved student on a labeled dataset.')
-    .argument('<student>', 'run folder or its student/ folder')
-    .argument('<file>', 'labeled dataset file')
-    .option('--text-column <name|index>', 'text column (detected when omitted)')
-    .option('--label-column <name|index>', 'label column (detected when omitted)')
-    .option('--label-names <file>', 'file with one label name per line, for integer labels')
+  addReadFlags(
+    program
+      .command('eval')
+      .description('Score a saved student on a labeled dataset.')
+      .argument('<student>', 'run folder or its student/ folder')
+      .argument('<file>', 'labeled dataset file'),
+  )
     .option('--backend <name>', 'TensorFlow.js backend', 'auto')
     .option('--json', 'print the metrics as JSON')
-    .action(async (studentDir: string, file: string, flags: { textColumn?: string; labelColumn?: string; labelNames?: string; backend: DistillConfig['hardware']['backend']; json?: boolean }) => {
+    .action(async (studentDir: string, file: string, flags: ReadFlags & { backend: DistillConfig['hardware']['backend']; json?: boolean }) => {
       await selectBackend(flags.backend);
       const predictor = await loadPredictor(studentDir);
-      const dataset = await readDataset(file, {
-        ...(flags.textColumn !== undefined ? { textColumn: columnRef(flags.textColumn) } : {}),
-        ...(flags.labelColumn !== undefined ? { labelColumn: columnRef(flags.labelColumn) } : {}),
-        ...(flags.labelNames ? { labelNamesFile: flags.labelNames } : {}),
-        labelSpace: { task: predictor.task, names: predictor.labelNames },
-      } as never);
+      const dataset = await readDataset(file, { ...readOptionsFromFlags(flags), labelSpace: { task: predictor.task, names: predictor.labelNames } });
       const predictions = predictor.predict(dataset.examples.map((e) => e.text));
       const gold = dataset.examples.map((e) => (e.labels ?? []).map((i) => predictor.labelNames.indexOf(dataset.labelSpace.names[i])));
       const metrics = summarize(predictor.task, gold, predictions.map((p) => p.probabilities), {});

@@ -19,6 +19,16 @@ export interface DistillConfig {
     labelColumn?: string;
     /** File of label names, one per line, for integer labels. */
     labelNames?: string;
+    /** Row id column, used to match a soft-label side file. */
+    idColumn?: string;
+    format?: 'csv' | 'jsonl' | 'json' | 'parquet' | 'lines' | 'folder';
+    encoding?: 'utf-8' | 'utf-8-bom' | 'gb18030' | 'windows-1252' | 'latin1' | 'utf-16le' | 'utf-16be';
+    /** Single-character field delimiter of CSV/TSV files. */
+    delimiter?: string;
+    /** `false` reads quote characters as text (tab files with stray quotes). */
+    quoting?: boolean;
+    /** Whether the first row is a header; detected when unset. */
+    header?: boolean;
     /** Fraction of the training file held out as dev when no dev file is given. */
     devFraction: number;
     /** Fraction of the training file held out as test when no test file is given (0 = none). */
@@ -128,6 +138,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   S({ section: 'data', key: 'textColumn', type: 'string', description: 'Text column name or 0-based index. Detected when empty.' }),
   S({ section: 'data', key: 'labelColumn', type: 'string', description: 'Label column name or 0-based index. Detected when empty.' }),
   S({ section: 'data', key: 'labelNames', type: 'string', description: 'File with one label name per line, for integer labels.' }),
+  S({ section: 'data', key: 'idColumn', type: 'string', description: 'Row id column name or 0-based index, used to match a soft-label side file. Detected when empty.' }),
+  S({ section: 'data', key: 'format', type: 'string', enum: ['csv', 'jsonl', 'json', 'parquet', 'lines', 'folder'], description: 'Dataset format. Detected from the extension and content when empty.' }),
+  S({ section: 'data', key: 'encoding', type: 'string', enum: ['utf-8', 'utf-8-bom', 'gb18030', 'windows-1252', 'latin1', 'utf-16le', 'utf-16be'], description: 'Text encoding. Detected when empty.' }),
+  S({ section: 'data', key: 'delimiter', type: 'string', description: 'Single-character field delimiter of CSV/TSV files. Detected when empty.' }),
+  S({ section: 'data', key: 'quoting', type: 'boolean', description: 'Whether quote characters delimit fields; false reads them as text. Detected when unset.' }),
+  S({ section: 'data', key: 'header', type: 'boolean', description: 'Whether the first row is a header. Detected when unset.' }),
   S({ section: 'data', key: 'devFraction', type: 'number', default: 0.1, minimum: 0.01, maximum: 0.5, description: 'Fraction of the training file held out as dev when no dev file is given.' }),
   S({ section: 'data', key: 'testFraction', type: 'number', default: 0, minimum: 0, maximum: 0.5, description: 'Fraction of the training file held out as test when no test file is given.' }),
   S({ section: 'data', key: 'goldFraction', type: 'number', default: 1, minimum: 0, maximum: 1, description: 'Fraction of training rows whose gold label the student sees; the other rows become teacher-labeled transfer texts.' }),

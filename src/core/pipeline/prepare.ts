@@ -30,6 +30,12 @@ export function readOptionsFrom(config: DistillConfig): ReadOptions {
   if (config.data.textColumn) options.textColumn = column(config.data.textColumn);
   if (config.data.labelColumn) options.labelColumn = column(config.data.labelColumn);
   if (config.data.labelNames) options.labelNamesFile = config.data.labelNames;
+  if (config.data.idColumn) options.idColumn = column(config.data.idColumn);
+  if (config.data.format) options.format = config.data.format;
+  if (config.data.encoding) options.encoding = config.data.encoding;
+  if (config.data.delimiter) options.delimiter = config.data.delimiter;
+  if (config.data.quoting !== undefined) options.quoting = config.data.quoting;
+  if (config.data.header !== undefined) options.header = config.data.header;
   if (config.teacher.kind === 'soft-labels' && config.teacher.softLabels && !looksLikeFile(config.teacher.softLabels)) {
     options.softLabelColumn = column(config.teacher.softLabels);
   }
