@@ -60,7 +60,7 @@ export async function removeDir(dir) {
   await rm(dir, { recursive: true, force: true });
 }
 
-/** Mulberry32: a small seeded generator, so every repetition sees the same synthetic batches. */
+/** Mulberry32: a small seeded generator, so every repetition gets the same synthetic batches. */
 export function seededRandom(seed) {
   let state = seed >>> 0;
   return () => {
@@ -197,7 +197,7 @@ export async function machineInfo() {
   };
 }
 
-export function loadAverage1() {
+export function oneMinuteLoadAverage() {
   return round(os.loadavg()[0], 2);
 }
 
@@ -268,7 +268,7 @@ export async function runInterleaved({ reps, workloads, measureTfjs, measureTorc
         const entry = records.get(`${workload.name}/${kind}`);
         const order = rep % 2 === 0 ? ['tfjs', 'torch'] : ['torch', 'tfjs'];
         for (const peer of order) {
-          const load = loadAverage1();
+          const load = oneMinuteLoadAverage();
           const record = peer === 'tfjs' ? await measureTfjs(kind, workload) : await measureTorch(kind, workload);
           record.load_average_1m = load;
           entry[peer].push(record);
@@ -322,4 +322,96 @@ export function batchShapeStats(rowLengthBatches, warmup) {
     mean_padded_seq: round(widths.reduce((a, b) => a + b, 0) / widths.length, 2),
     mean_tokens_per_row: round(tokens / rowCount, 2),
   };
+}
+
+/**
+ * Parses `--workloads` (seq64, sst2 or both) and prepares each: `seq64` fills every row
+ * with SEQ tokens, `sst2` takes the SST-2 token counts and writes them to a temporary
+ * file for torch_peer.py --lengths. Call `cleanup()` when done.
+ */
+export async function prepareWorkloads(text, sst2Path, log) {
+  const names = text.split(',');
+  for (const name of names) {
+    if (name !== 'seq64' && name !== 'sst2') throw new Error(`Invalid --workloads entry "${name}"; expected seq64, sst2 or both, comma-separated.`);
+  }
+  const workloads = [];
+  let lengthsDir;
+  if (names.includes('seq64')) workloads.push({ name: 'seq64', pool: null, lengthsFile: undefined });
+  if (names.includes('sst2')) {
+    const { lengths, tokenizerVocabSize } = await sst2TokenLengths(sst2Path);
+    const written = await writeLengthsFile(lengths);
+    lengthsDir = written.dir;
+    const meanTokens = lengths.reduce((a, b) => a + b, 0) / lengths.length;
+    workloads.push({ name: 'sst2', pool: lengths, lengthsFile: written.file, sst2: { file: sst2Path, texts: lengths.length, tokenizerVocabSize, meanTokens: round(meanTokens, 2), maxTokens: Math.max(...lengths) } });
+    log(`SST-2: ${lengths.length} texts, tokenizer vocabulary ${tokenizerVocabSize}, mean ${meanTokens.toFixed(2)} tokens, max ${Math.max(...lengths)}`);
+  }
+  const cleanup = async () => {
+    if (lengthsDir !== undefined) await removeDir(lengthsDir);
+  };
+  return { workloads, cleanup };
+}
+
+/** Options that both benchmark scripts accept, for node:util parseArgs. */
+export function commonOptionSpec(defaultOut) {
+  return {
+    reps: { type: 'string', default: '5' },
+    steps: { type: 'string' },
+    warmup: { type: 'string' },
+    workloads: { type: 'string', default: 'seq64,sst2' },
+    sst2: { type: 'string', default: defaultSst2Path },
+    python: { type: 'string', default: '/usr/bin/python3' },
+    'torch-threads': { type: 'string' },
+    out: { type: 'string', default: defaultOut },
+    help: { type: 'boolean', default: false },
+  };
+}
+
+export function commonHelp(defaultSteps, defaultWarmup, defaultOut) {
+  const list = (counts) => STUDENT_KINDS.map((kind) => `${kind}=${counts[kind]}`).join(',');
+  return `Options:
+  --reps N             repetitions per student and peer (default 5)
+  --steps LIST         timed steps per student (default ${list(defaultSteps)})
+  --warmup LIST        untimed steps per student before timing (default ${list(defaultWarmup)})
+  --workloads LIST     seq64, sst2 or both, comma-separated (default seq64,sst2)
+  --sst2 FILE          SST-2 training file for the real lengths (default ${defaultSst2Path})
+  --python PATH        Python with PyTorch for bench/torch_peer.py (default /usr/bin/python3)
+  --torch-threads N    PyTorch intra-op threads (default: every core this process may use)
+  --out FILE           JSON results (default ${defaultOut})
+`;
+}
+
+/** Turns the parsed common options into checked values. */
+export function readCommonOptions(options, defaultSteps, defaultWarmup) {
+  return {
+    reps: positiveInteger(options.reps, '--reps'),
+    steps: parsePerStudent(options.steps, defaultSteps, '--steps', 1),
+    warmup: parsePerStudent(options.warmup, defaultWarmup, '--warmup', 0),
+    torchThreads: options['torch-threads'] === undefined ? undefined : positiveInteger(options['torch-threads'], '--torch-threads'),
+  };
+}
+
+/** Adds the end-of-run facts to `machine` and writes the results file. */
+export async function finishResults(path, { benchmark, machine, backend, settings, workloads, rows, elapsedSeconds }) {
+  const torchFirst = rows[0].torchRecords[0];
+  const results = {
+    benchmark,
+    command: `node ${relativeScript()} ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: {
+      ...machine,
+      torch: torchFirst.torch,
+      torchThreads: torchFirst.threads,
+      tfjsDevice: backend.device,
+      loadAverageAtEnd: os.loadavg().map((value) => round(value, 2)),
+    },
+    settings: { ...settings, sst2: workloads.find((w) => w.name === 'sst2')?.sst2 },
+    elapsedSeconds,
+    rows,
+  };
+  await writeResults(path, results);
+  return { torchVersion: torchFirst.torch, torchThreads: torchFirst.threads };
+}
+
+function relativeScript() {
+  const script = process.argv[1] ?? '';
+  return script.startsWith(repoRoot) ? script.slice(repoRoot.length + 1) : script;
 }

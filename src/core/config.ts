@@ -33,7 +33,7 @@ export interface DistillConfig {
     devFraction: number;
     /** Fraction of the training file held out as test when no test file is given (0 = none). */
     testFraction: number;
-    /** Fraction of training rows whose gold label the student sees; the rest become transfer texts. */
+    /** Fraction of training rows whose gold label the student gets; the rest become transfer texts. */
     goldFraction: number;
     /** Tokens kept per text; longer texts are truncated. */
     maxLength: number;

@@ -100,7 +100,7 @@ export function compareExamples(
   return { predictions, disagreements };
 }
 
-/** The teacher puts at least `labelErrorConfidence` on an answer that differs from the gold label. */
+/** The teacher puts at least `labelErrorConfidence` on a prediction that differs from the gold label. */
 function contradictsGold(teacher: Float32Array, gold: number[], options: CompareOptions): boolean {
   if (options.task === 'multilabel') {
     const positive = new Set(gold);

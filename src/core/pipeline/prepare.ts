@@ -16,7 +16,7 @@ export interface PreparedData {
   trainGold: (number[] | null)[];
   dev: Example[];
   test: Example[];
-  /** Where dev and test came from: files, or a seeded split of the training file. */
+  /** Origin of dev and test: their own files, or a seeded split of the training file. */
   splitSource: { dev: 'file' | 'split'; test: 'file' | 'split' | 'none' };
   problems: DataProblem[];
   /** Rows skipped in lenient mode. */

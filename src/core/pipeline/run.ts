@@ -98,18 +98,21 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     const k = labelSpace.names.length;
     const goldOf = (examples: Example[]) => examples.map((e) => e.labels ?? []);
     let teacherTrain: TeacherOutputs | undefined;
-    let teacherEval: { dev: Evaluation; test?: Evaluation } | undefined;
+    let teacherEval: { dev?: Evaluation; test?: Evaluation } | undefined;
     if (teacher) {
       emit({ type: 'stage', stage: 'teacher-predict', message: `Computing ${teacher.description.name} outputs` });
       teacherTrain = await teacher.predict(data.train, { onEvent: emit, signal: options.signal });
       folder.writeJsonl('teacher-logits.jsonl', data.train.map((e, i) => ({ id: e.id, logits: Array.from(teacherTrain!.logits[i], (v) => Math.round(v * 1e5) / 1e5) })));
-      const teacherDev = await teacher.predict(data.dev);
-      const teacherTest = data.test.length > 0 ? await teacher.predict(data.test) : undefined;
+      // A soft-label teacher may have outputs for the training rows only; then it has no dev or test scores.
+      const covered = (examples: Example[]) => examples.length > 0 && teacher.covers?.(examples) !== false;
+      const teacherDev = covered(data.dev) ? await teacher.predict(data.dev) : undefined;
+      const teacherTest = covered(data.test) ? await teacher.predict(data.test) : undefined;
       teacherEval = {
-        dev: evaluateLogits(teacherDev.logits, goldOf(data.dev), labelSpace.task, k, threshold),
+        dev: teacherDev ? evaluateLogits(teacherDev.logits, goldOf(data.dev), labelSpace.task, k, threshold) : undefined,
         test: teacherTest ? evaluateLogits(teacherTest.logits, goldOf(data.test), labelSpace.task, k, threshold) : undefined,
       };
-      log('info', `Teacher dev ${formatHeadline(teacherEval.dev, labelSpace.task)}.`);
+      if (teacherEval.dev) log('info', `Teacher dev ${formatHeadline(teacherEval.dev, labelSpace.task)}.`);
+      else log('info', 'The teacher has no outputs for the dev rows, so it is not scored.');
       checkCancelled(options.signal, folder);
     }
     // Without a teacher the student learns from the gold rows only.
@@ -163,7 +166,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     const compareOptions = { task: labelSpace.task, labelNames: labelSpace.names, threshold, labelErrorConfidence: config.training.labelErrorConfidence, trainedOn: teacher?.trainedOn ?? new Set<string>() };
     const comparisons = [
       compareExamples('train', studentRows, teacherTrain?.logits.map((row) => toProbabilities(row, labelSpace.task)), studentTrainProbabilities, compareOptions),
-      compareExamples('dev', data.dev, teacherEval?.dev.probabilities, studentDev.probabilities, compareOptions),
+      compareExamples('dev', data.dev, teacherEval?.dev?.probabilities, studentDev.probabilities, compareOptions),
       ...(studentTest ? [compareExamples('test', data.test, teacherEval?.test?.probabilities, studentTest.probabilities, compareOptions)] : []),
     ];
     const predictions: PredictionRecord[] = comparisons.flatMap((c) => c.predictions);
@@ -177,15 +180,16 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     folder.writeJsonl('disagreements.jsonl', disagreements);
 
     const metrics = {
-      teacher: teacherEval ? { dev: teacherEval.dev.summary, ...(teacherEval.test ? { test: teacherEval.test.summary } : {}) } : {},
+      teacher: {
+        ...(teacherEval?.dev ? { dev: teacherEval.dev.summary } : {}),
+        ...(teacherEval?.test ? { test: teacherEval.test.summary } : {}),
+      },
       student: { dev: studentDev.summary, ...(studentTest ? { test: studentTest.summary } : {}) },
     };
-    const agreementBySplit: Partial<Record<'dev' | 'test', number>> = teacherEval
-      ? {
-          dev: agreementOf(teacherEval.dev, studentDev, labelSpace.task, threshold),
-          ...(teacherEval.test && studentTest ? { test: agreementOf(teacherEval.test, studentTest, labelSpace.task, threshold) } : {}),
-        }
-      : {};
+    const agreementBySplit: Partial<Record<'dev' | 'test', number>> = {
+      ...(teacherEval?.dev ? { dev: agreementOf(teacherEval.dev, studentDev, labelSpace.task, threshold) } : {}),
+      ...(teacherEval?.test && studentTest ? { test: agreementOf(teacherEval.test, studentTest, labelSpace.task, threshold) } : {}),
+    };
     for (const role of ['teacher', 'student'] as const) {
       for (const [split, values] of Object.entries(metrics[role])) folder.appendJsonl('metrics.jsonl', { type: 'final', role, split, ...values, agreement: agreementBySplit[split as 'dev' | 'test'] });
     }
@@ -206,7 +210,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       files: { train: config.data.train, dev: config.data.dev, test: config.data.test, transfer: config.data.transfer },
       counts: data.counts,
       teacher: teacher?.description.name ?? 'none (gold labels only)',
-      student: `${config.student.kind} (${JSON.stringify(studentConfig)})`,
+      student: describeStudent(studentConfig),
       backend: `${backend.name}, ${backend.device}`,
       metrics,
       agreement: agreementBySplit,
@@ -219,7 +223,12 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       steps,
       epochs,
       bestEpoch: result.bestEpoch,
-      topDisagreements: disagreements.slice(0, 25),
+      // The report shows the top of three lists: dev/test, label errors, training rows.
+      topDisagreements: [
+        ...disagreements.filter((d) => d.split !== 'train').slice(0, 25),
+        ...disagreements.filter((d) => d.split === 'train' && d.possibleLabelError).slice(0, 25),
+        ...disagreements.filter((d) => d.split === 'train' && !d.possibleLabelError).slice(0, 25),
+      ].sort((a, b) => b.kl - a.kl),
       disagreementCount: disagreements.length,
       possibleLabelErrors: disagreements.filter((d) => d.possibleLabelError).length,
       problems: data.problems,
@@ -327,6 +336,14 @@ function confusionOf(gold: number[][], teacher: Evaluation | undefined, student:
   if (!teacher) return { goldStudent: confusionMatrix(g, s, k) };
   const t = predictedIndex(teacher);
   return { goldTeacher: confusionMatrix(g, t, k), goldStudent: confusionMatrix(g, s, k), teacherStudent: confusionMatrix(t, s, k) };
+}
+
+function describeStudent(config: StudentConfig): string {
+  const parts = [`${config.kind}`, `embedding ${config.embeddingDim}`, `${config.vocabSize.toLocaleString('en-US')} input ids`];
+  if (config.kind === 'cnn') parts.push(`${config.numFilters ?? 128} filters × widths ${(config.filterSizes ?? [3, 4, 5]).join('/')}`);
+  if (config.kind === 'bilstm') parts.push(`LSTM ${config.lstmUnits ?? 128} per direction, dense ${config.hiddenDim}`);
+  parts.push(`dropout ${config.dropout}`);
+  return parts.join(', ');
 }
 
 function formatHeadline(evaluation: Evaluation, task: TaskKind): string {

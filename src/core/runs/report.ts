@@ -168,6 +168,15 @@ function htmlTable(head: string[], rows: string[][]): string {
   return `<table><thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
+function disagreementTable(rows: DisagreementRecord[]): string {
+  if (rows.length === 0) return '<p><em>None.</em></p>';
+  const confidence = (p: { labels: string[]; probabilities: number[] } | null) => (p ? `${p.labels.join(', ') || '(none)'} (${Math.max(...p.probabilities).toFixed(2)})` : '–');
+  return htmlTable(
+    ['KL', 'split', 'where', 'gold', 'teacher', 'student', 'text'],
+    rows.map((d) => [d.kl.toFixed(3), d.split, `${d.source.file.split(/[\\/]/).pop()}:${d.source.line}`, (d.gold ?? ['–']).join(', ') + (d.possibleLabelError ? (d.teacherTrainedOnExample ? ' ⚠ (teacher trained on it)' : ' ⚠') : ''), confidence(d.teacher), confidence(d.student), truncate(d.text, 200)]),
+  );
+}
+
 export function renderHtml(data: ReportData): string {
   const sections: string[] = [];
   sections.push(`<h1>Distillation run ${escapeXml(data.runId)}</h1>`);
@@ -193,7 +202,7 @@ export function renderHtml(data: ReportData): string {
     epochSeries.push({ name: `${role} dev ${metricKey}`, color: seriesColor(2 * r), points: epochs.map((e) => ({ x: e.epoch, y: e.dev[metricKey] })) });
     epochSeries.push({ name: `${role} dev loss`, color: seriesColor(2 * r + 1), dashed: true, points: epochs.map((e) => ({ x: e.epoch, y: e.devLoss })) });
   });
-  sections.push(lineChart(epochSeries, { title: 'Validation per epoch', xLabel: 'epoch', yLabel: `${metricKey} / loss` }));
+  sections.push(lineChart(epochSeries, { title: 'Validation per epoch', xLabel: 'epoch', yLabel: `${metricKey} / loss`, integerX: true }));
   const lrPoints = data.steps.filter((s) => s.role === 'student').map((s) => ({ x: s.step, y: s.learningRate }));
   if (lrPoints.length > 0) sections.push(lineChart([{ name: 'learning rate', color: seriesColor(4), points: lrPoints }], { title: 'student: learning rate', xLabel: 'step', yLabel: 'learning rate', height: 220 }));
   sections.push('</div>');
@@ -229,13 +238,12 @@ export function renderHtml(data: ReportData): string {
     ),
   );
 
-  sections.push(`<h2>Largest disagreements</h2><p>${data.disagreementCount} disagreements, ${data.possibleLabelErrors} possible label errors (⚠); all in disagreements.jsonl.</p>`);
-  sections.push(
-    htmlTable(
-      ['KL', 'split', 'where', 'gold', 'teacher', 'student', 'text'],
-      data.topDisagreements.slice(0, 25).map((d) => [d.kl.toFixed(3), d.split, `${d.source.file.split(/[\\/]/).pop()}:${d.source.line}`, (d.gold ?? ['–']).join(', ') + (d.possibleLabelError ? (d.teacherTrainedOnExample ? ' ⚠ (teacher trained on it)' : ' ⚠') : ''), d.teacher ? `${d.teacher.labels.join(', ')} (${Math.max(...d.teacher.probabilities).toFixed(2)})` : '–', `${d.student.labels.join(', ')} (${Math.max(...d.student.probabilities).toFixed(2)})`, truncate(d.text, 200)]),
-    ),
-  );
+  sections.push(`<h2>Disagreements</h2><p>${data.disagreementCount} examples where the teacher and the student disagree or the teacher contradicts the gold label; ${data.possibleLabelErrors} possible label errors (⚠). All of them are in disagreements.jsonl.</p>`);
+  const evaluated = data.topDisagreements.filter((d) => d.split !== 'train');
+  const labelErrors = data.topDisagreements.filter((d) => d.possibleLabelError);
+  sections.push('<h3>Largest KL(teacher ‖ student) on dev and test</h3>', disagreementTable(evaluated.slice(0, 15)));
+  sections.push('<h3>Possible label errors (the teacher confidently contradicts the gold label)</h3>', disagreementTable(labelErrors.slice(0, 15)));
+  sections.push('<h3>Largest KL(teacher ‖ student) on training and transfer texts</h3>', disagreementTable(data.topDisagreements.filter((d) => d.split === 'train').slice(0, 15)));
   if (data.problems.length > 0) {
     sections.push('<h2>Data problems</h2><ul>');
     for (const p of data.problems.slice(0, 30)) sections.push(`<li>${escapeXml(`${p.severity}: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`)}</li>`);

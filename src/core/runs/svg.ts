@@ -18,7 +18,7 @@ export function seriesColor(index: number): string {
 }
 
 /** A line chart with axes, ticks and a legend. Non-finite points are skipped. */
-export function lineChart(series: Series[], options: { title: string; xLabel: string; yLabel: string; width?: number; height?: number }): string {
+export function lineChart(series: Series[], options: { title: string; xLabel: string; yLabel: string; width?: number; height?: number; integerX?: boolean }): string {
   const width = options.width ?? 640;
   const height = options.height ?? 300;
   const margin = { left: 60, right: 150, top: 30, bottom: 45 };
@@ -44,7 +44,7 @@ export function lineChart(series: Series[], options: { title: string; xLabel: st
     parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${y}" y2="${y}" stroke="#ddd"/>`);
     parts.push(`<text x="${margin.left - 6}" y="${y + 4}" text-anchor="end">${formatTick(tick)}</text>`);
   }
-  for (const tick of ticks(xMin, xMax, 6)) {
+  for (const tick of ticks(xMin, xMax, 6).filter((t) => !options.integerX || Number.isInteger(t))) {
     const x = sx(tick);
     parts.push(`<line x1="${x}" x2="${x}" y1="${margin.top + plotHeight}" y2="${margin.top + plotHeight + 4}" stroke="#333"/>`);
     parts.push(`<text x="${x}" y="${margin.top + plotHeight + 16}" text-anchor="middle">${formatTick(tick)}</text>`);

@@ -64,6 +64,9 @@ export async function createSoftLabelTeacher(options: {
     labelNames: options.labelNames,
     featureDim: undefined,
     trainedOn: new Set<string>(),
+    covers(examples: Example[]): boolean {
+      return examples.every((example) => (sideFile ? sideFile.has(example.id) : example.soft !== undefined));
+    },
     async predict(examples: Example[]): Promise<TeacherOutputs> {
       const rows = examples.map(lookup);
       for (const { values, where } of rows) checkRow(values, k, where);

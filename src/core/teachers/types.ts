@@ -33,5 +33,7 @@ export interface Teacher {
   /** Ids of examples the teacher was trained on, so a contradicted gold label there gets a caveat. */
   readonly trainedOn: ReadonlySet<string>;
   predict(examples: Example[], options?: PredictOptions): Promise<TeacherOutputs>;
+  /** False when the teacher has no outputs for some of `examples` (soft labels given for the training rows only). */
+  covers?(examples: Example[]): boolean;
   dispose(): void;
 }

@@ -76,7 +76,7 @@ export interface TrainResult {
 export interface TrainHooks {
   onEvent?: EventSink;
   signal?: AbortSignal;
-  /** Called after an epoch that improved the metric, while the model holds the new best weights. */
+  /** Called after an epoch that improved the metric, while the model contains the new best weights. */
   onBest?: (epoch: number) => Promise<void>;
   /** Interval between `step` events, in milliseconds. */
   stepEventIntervalMs?: number;

@@ -1,0 +1,127 @@
+// Knowledge-distillation training throughput of the three students on the tfjs wasm
+// backend, measured in the same run as the PyTorch peer (bench/torch_peer.py) with the
+// same shapes and loss: (1−α)·CE + α·T²·KL + β·MSE(projected features, 768-d teacher
+// features) with α = 0.5, T = 2, β = 0.1, then an Adam step (learning rate 1e-3).
+// Batch 64, vocabulary 20,000, 3 classes, on two workloads: every row 64 tokens, and the
+// token counts of the SST-2 training texts in file order, each batch padded to its
+// longest row. Run `node scripts/build.mjs` first. `--help` lists the options.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { tf, selectBackend } from '../out/core/tf/index.js';
+import { createStudent, defaultStudentConfig } from '../out/core/students/index.js';
+import { crossEntropy, featureAlignment, kdLoss } from '../out/core/losses/index.js';
+import {
+  NUM_CLASSES, SEQ, TEACHER_FEATURE_DIM, VOCAB_SIZE,
+  batchShapeStats, commonHelp, commonOptionSpec, finishResults, idsTensor, machineInfo, normalValues, planRowLengths,
+  prepareWorkloads, printTable, readCommonOptions, repoRoot, runInterleaved, runTorchPeer, seededRandom, timeSteps,
+} from './lib/common.mjs';
+
+const BATCH = 64;
+const ALPHA = 0.5;
+const TEMPERATURE = 2;
+const FEATURE_WEIGHT = 0.1;
+const LEARNING_RATE = 1e-3;
+/** Sized so that five repetitions of both workloads take about five minutes on 2 busy cores. */
+const DEFAULT_STEPS = { bag: 30, cnn: 4, bilstm: 2 };
+const DEFAULT_WARMUP = { bag: 3, cnn: 1, bilstm: 1 };
+const SEED = 1234;
+const DEFAULT_OUT = join(repoRoot, 'bench', 'results', 'kd-throughput.json');
+
+const { values: options } = parseArgs({ options: commonOptionSpec(DEFAULT_OUT) });
+if (options.help) {
+  process.stdout.write(`Usage: node bench/kd-throughput.mjs [options]\n\n${commonHelp(DEFAULT_STEPS, DEFAULT_WARMUP, DEFAULT_OUT)}`);
+  process.exit(0);
+}
+const { reps, steps, warmup, torchThreads } = readCommonOptions(options, DEFAULT_STEPS, DEFAULT_WARMUP);
+
+const log = (message) => process.stderr.write(`${message}\n`);
+const machine = await machineInfo();
+const backend = await selectBackend('wasm');
+log(`tfjs backend ${backend.name} on ${backend.device}; load average ${machine.loadAverageAtStart.join(' ')}`);
+const { workloads, cleanup } = await prepareWorkloads(options.workloads, options.sst2, log);
+
+/** Builds the inputs of every step before timing, as torch_peer.py does. */
+function makeBatches(kind, workload) {
+  const random = seededRandom(SEED);
+  const plan = planRowLengths(warmup[kind] + steps[kind], BATCH, workload.pool);
+  const batches = plan.map((rows) => ({
+    ids: idsTensor(rows, random),
+    labels: tf.tensor1d(Int32Array.from(rows, () => Math.floor(random() * NUM_CLASSES)), 'int32'),
+    teacherLogits: tf.tensor2d(normalValues(BATCH * NUM_CLASSES, random), [BATCH, NUM_CLASSES]),
+    teacherFeatures: tf.tensor2d(normalValues(BATCH * TEACHER_FEATURE_DIM, random), [BATCH, TEACHER_FEATURE_DIM]),
+  }));
+  return { batches, shape: batchShapeStats(plan, warmup[kind]) };
+}
+
+async function measureTfjs(kind, workload) {
+  const student = createStudent(defaultStudentConfig(kind, VOCAB_SIZE, NUM_CLASSES), SEED);
+  // The same projection as torch_peer.py's nn.Linear(feature_dim, 768): a kernel and a bias.
+  const limit = 1 / Math.sqrt(student.featureDim);
+  const projectionKernel = tf.variable(tf.randomUniform([student.featureDim, TEACHER_FEATURE_DIM], -limit, limit, 'float32', SEED));
+  const projectionBias = tf.variable(tf.zeros([TEACHER_FEATURE_DIM]));
+  const variables = [...student.variables, projectionKernel, projectionBias];
+  const optimizer = tf.train.adam(LEARNING_RATE);
+  const { batches, shape } = makeBatches(kind, workload);
+
+  const step = async ({ ids, labels, teacherLogits, teacherFeatures }) => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const { logits, features } = student.apply(ids, true);
+        const projected = tf.add(tf.matMul(features, projectionKernel), projectionBias);
+        return tf.addN([
+          tf.mul(crossEntropy(logits, labels), 1 - ALPHA),
+          // kdLoss already multiplies the KL term by T².
+          tf.mul(kdLoss(logits, teacherLogits, TEMPERATURE), ALPHA),
+          tf.mul(featureAlignment(projected, teacherFeatures, 'mse'), FEATURE_WEIGHT),
+        ]);
+      }, variables);
+      optimizer.applyGradients(grads);
+      return value;
+    });
+    // Reading the loss waits for the step to finish, which is what the timer must see.
+    const value = (await loss.data())[0];
+    loss.dispose();
+    if (!Number.isFinite(value)) throw new Error(`tfjs ${kind} training step produced loss ${value}.`);
+  };
+
+  const timing = await timeSteps(batches, warmup[kind], BATCH, step);
+  student.dispose();
+  optimizer.dispose();
+  tf.dispose([projectionKernel, projectionBias]);
+  for (const batch of batches) tf.dispose(Object.values(batch));
+  return { peer: 'tfjs', device: backend.device, student: kind, mode: 'train', workload: workload.name, batch: BATCH, seq: SEQ, ...shape, steps: steps[kind], warmup: warmup[kind], ...timing };
+}
+
+async function measureTorch(kind, workload) {
+  const config = defaultStudentConfig(kind, VOCAB_SIZE, NUM_CLASSES);
+  const record = await runTorchPeer(options.python, {
+    student: kind,
+    batch: BATCH,
+    seq: SEQ,
+    vocab: VOCAB_SIZE,
+    classes: NUM_CLASSES,
+    steps: steps[kind],
+    warmup: warmup[kind],
+    // The peer's --dropout sets the bag and BiLSTM rate; its CNN always uses 0.5, as the tfjs default does.
+    dropout: kind === 'cnn' ? undefined : config.dropout,
+    threads: torchThreads,
+    lengths: workload.lengthsFile,
+    seed: SEED,
+  });
+  return { ...record, workload: workload.name };
+}
+
+const started = performance.now();
+let rows;
+try {
+  rows = await runInterleaved({ reps, workloads, measureTfjs, measureTorch, log });
+} finally {
+  await cleanup();
+}
+const elapsedSeconds = Math.round((performance.now() - started) / 1000);
+
+const settings = { reps, batch: BATCH, seq: SEQ, vocab: VOCAB_SIZE, classes: NUM_CLASSES, teacherFeatureDim: TEACHER_FEATURE_DIM, alpha: ALPHA, temperature: TEMPERATURE, featureWeight: FEATURE_WEIGHT, learningRate: LEARNING_RATE, steps, warmup };
+const { torchVersion, torchThreads: threadsUsed } = await finishResults(options.out, { benchmark: 'kd-throughput', machine, backend, settings, workloads, rows, elapsedSeconds });
+printTable(`KD training throughput, batch ${BATCH}: samples/s, median (min–max) of ${reps} runs; tfjs on ${backend.device}, PyTorch ${torchVersion} with ${threadsUsed} threads`, rows);
+console.log(`\n${elapsedSeconds} s; results in ${options.out}`);

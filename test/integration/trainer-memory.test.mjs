@@ -1,0 +1,120 @@
+// Tensor leak check of the training loop: a leak of even one tensor per step grows
+// numTensors from epoch to epoch. Counts are taken at each 'epoch' event, which comes
+// before the trainer snapshots the best weights, so epoch 1's count lacks that snapshot
+// and the steady state starts at epoch 2: the count at epoch 2 must equal the count at epoch 5.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, selectBackend } from '../../out/core/tf/index.js';
+import { createStudent, defaultStudentConfig } from '../../out/core/students/index.js';
+import { trainModel } from '../../out/core/train/trainer.js';
+
+const VOCAB = 40;
+const TEACHER_FEATURE_DIM = 12;
+const EPOCHS = 5;
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so every run sees the same data. */
+function random(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Token ids 2..VOCAB-1 with lengths 3..10; the gold label(s) follow from the ids so the
+ * task is learnable. Teacher logits and features are random but fixed.
+ */
+function syntheticData(count, numClasses, multilabel, seed) {
+  const next = random(seed);
+  const ids = [];
+  const gold = [];
+  const teacherLogits = [];
+  const teacherFeatures = [];
+  for (let i = 0; i < count; i++) {
+    const length = 3 + Math.floor(next() * 8);
+    const row = Int32Array.from({ length }, () => 2 + Math.floor(next() * (VOCAB - 2)));
+    ids.push(row);
+    const labels = multilabel ? [...new Set([row[0] % numClasses, row[1] % numClasses])].sort() : [row[0] % numClasses];
+    gold.push(labels);
+    teacherLogits.push(Float32Array.from({ length: numClasses }, () => next() * 4 - 2));
+    teacherFeatures.push(Float32Array.from({ length: TEACHER_FEATURE_DIM }, () => next() * 2 - 1));
+  }
+  return { ids, gold, teacherLogits, teacherFeatures };
+}
+
+function settingsFor(task, numClasses) {
+  return {
+    role: 'student',
+    task,
+    numClasses,
+    epochs: EPOCHS,
+    batchSize: 16,
+    learningRate: 0.01,
+    lrSchedule: 'linear',
+    warmupFraction: 0.1,
+    patience: 0,
+    metric: task === 'multilabel' ? 'microF1' : 'accuracy',
+    seed: 3,
+    multilabelThreshold: 0.5,
+    loss: {
+      temperature: 2,
+      temperatureSchedule: 'constant',
+      alpha: 0.5,
+      alphaSchedule: 'constant',
+      logitMseWeight: 0.1,
+      featureWeight: 0.5,
+      featureLoss: 'mse',
+      gradientMatchingWeight: 0.1,
+    },
+  };
+}
+
+/** Trains a small bag student with every loss term on and returns numTensors after each epoch. */
+async function tensorCountsPerEpoch(task, numClasses) {
+  const multilabel = task === 'multilabel';
+  const train = syntheticData(64, numClasses, multilabel, 1);
+  const dev = syntheticData(24, numClasses, multilabel, 2);
+  const model = createStudent({ ...defaultStudentConfig('bag', VOCAB, numClasses), embeddingDim: 16 }, 3);
+  const counts = [];
+  let bestCalls = 0;
+  try {
+    const result = await trainModel(model, train, { ids: dev.ids, gold: dev.gold }, settingsFor(task, numClasses), {
+      onEvent: (event) => {
+        if (event.type === 'epoch') counts.push(tf.memory().numTensors);
+      },
+      onBest: async () => {
+        bestCalls++;
+      },
+    });
+    assert.equal(result.history.length, EPOCHS);
+    assert.ok(result.history.every((epoch) => Number.isFinite(epoch.trainLoss)), 'a train loss is not finite');
+    assert.ok(bestCalls >= 1);
+  } finally {
+    model.dispose();
+  }
+  return counts;
+}
+
+before(async () => {
+  await selectBackend('cpu');
+});
+
+test('binary KD run leaks no tensors', async () => {
+  const baseline = tf.memory().numTensors;
+  const counts = await tensorCountsPerEpoch('binary', 2);
+  assert.equal(counts.length, EPOCHS);
+  assert.equal(counts[EPOCHS - 1], counts[1], `numTensors per epoch: ${counts.join(', ')}`);
+  assert.equal(tf.memory().numTensors, baseline, 'tensors left after the model was disposed');
+});
+
+test('multilabel KD run leaks no tensors', async () => {
+  const baseline = tf.memory().numTensors;
+  const counts = await tensorCountsPerEpoch('multilabel', 4);
+  assert.equal(counts.length, EPOCHS);
+  assert.equal(counts[EPOCHS - 1], counts[1], `numTensors per epoch: ${counts.join(', ')}`);
+  assert.equal(tf.memory().numTensors, baseline, 'tensors left after the model was disposed');
+});
