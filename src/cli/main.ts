@@ -45,7 +45,10 @@ interface TrainFlags extends ReadFlags {
   batchSize?: number;
   learningRate?: number;
   temperature?: number;
+  temperatureEnd?: number;
   alpha?: number;
+  alphaEnd?: number;
+  tokenizer?: string;
   logitMse?: number;
   featureWeight?: number;
   featureLoss?: 'mse' | 'cosine';
@@ -143,10 +146,14 @@ export function configFromFlags(flags: TrainFlags): DistillConfig {
       architecture: flags.teacherArchitecture,
       epochs: flags.teacherEpochs,
     }),
-    student: merge(fromFile.student, { kind: flags.student }),
+    student: merge(fromFile.student, { kind: flags.student, tokenizerFile: flags.tokenizer }),
     loss: merge(fromFile.loss, {
       temperature: flags.temperature,
+      temperatureEnd: flags.temperatureEnd,
+      temperatureSchedule: flags.temperatureEnd !== undefined ? 'linear' : undefined,
       alpha: flags.alpha,
+      alphaEnd: flags.alphaEnd,
+      alphaSchedule: flags.alphaEnd !== undefined ? 'linear' : undefined,
       logitMseWeight: flags.logitMse,
       featureWeight: flags.featureWeight,
       featureLoss: flags.featureLoss,
@@ -207,7 +214,10 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'examples per batch (default 64)', integer('--batch-size'))
     .option('--learning-rate <lr>', 'peak Adam learning rate of the student (default 0.005)', number('--learning-rate'))
     .option('--temperature <T>', 'KD softmax temperature (default 2)', number('--temperature'))
+    .option('--temperature-end <T>', 'temperature at the last step; the temperature then changes linearly', number('--temperature-end'))
     .option('--alpha <a>', 'weight of the KD term; cross-entropy gets 1 - alpha (default 0.5)', number('--alpha'))
+    .option('--alpha-end <a>', 'alpha at the last step; alpha then changes linearly', number('--alpha-end'))
+    .option('--tokenizer <file>', 'use this tokenizer.json (for example the teacher\'s) instead of building one from the training texts')
     .option('--logit-mse <w>', 'weight of the logit MSE term (default 0)', number('--logit-mse'))
     .option('--feature-weight <w>', 'weight of the feature-alignment term (default 0)', number('--feature-weight'))
     .addOption(new Option('--feature-loss <kind>', 'feature-alignment distance').choices(['mse', 'cosine']))

@@ -63,6 +63,8 @@ export interface DistillConfig {
     hiddenDim: number;
     dropout: number;
     tokenizer: 'wordpiece' | 'wordlevel';
+    /** An existing tokenizer.json (a teacher's, for example) used instead of building one. */
+    tokenizerFile?: string;
     vocabSize: number;
     minFrequency: number;
     /** Largest word n-gram added to the bag student's inputs (1 = unigrams only). */
@@ -164,6 +166,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   S({ section: 'student', key: 'hiddenDim', type: 'integer', default: 0, minimum: 0, maximum: 2048, description: 'Width of the BiLSTM dense layer; 0 uses the default (256).' }),
   S({ section: 'student', key: 'dropout', type: 'number', default: 0.2, minimum: 0, maximum: 0.9, description: 'Dropout rate before the output layer.' }),
   S({ section: 'student', key: 'tokenizer', type: 'string', default: 'wordlevel', enum: ['wordpiece', 'wordlevel'], description: 'Tokenizer model built from the training texts (saved as a Hugging Face tokenizer.json).' }),
+  S({ section: 'student', key: 'tokenizerFile', type: 'string', description: 'An existing Hugging Face tokenizer.json (for example the teacher\'s) used instead of building one from the training texts.' }),
   S({ section: 'student', key: 'vocabSize', type: 'integer', default: 20000, minimum: 100, maximum: 500000, description: 'Maximum vocabulary size of the student tokenizer.' }),
   S({ section: 'student', key: 'minFrequency', type: 'integer', default: 1, minimum: 1, maximum: 1000, description: 'Minimum count of a token in the training texts to enter the vocabulary.' }),
   S({ section: 'student', key: 'ngrams', type: 'integer', default: 2, minimum: 1, maximum: 4, description: 'Largest word n-gram fed to the bag student (2 adds bigrams; Chinese tokens are characters, so 2 gives character bigrams).' }),

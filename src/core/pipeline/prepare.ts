@@ -158,10 +158,10 @@ export interface EncodedSplits {
  * student gets hashed n-gram ids after the vocabulary, so its embedding table has
  * `vocabSize + ngramBuckets` rows.
  */
-export function buildEncoder(config: DistillConfig, texts: string[], kind: 'bag' | 'cnn' | 'bilstm'): EncodedSplits & { inputVocabSize: number } {
-  const tokenizer = StudentTokenizer.fromJson(
-    buildTokenizer(texts, { model: config.student.tokenizer, vocabSize: config.student.vocabSize, minFrequency: config.student.minFrequency, lowercase: true }),
-  );
+export async function buildEncoder(config: DistillConfig, texts: string[], kind: 'bag' | 'cnn' | 'bilstm'): Promise<EncodedSplits & { inputVocabSize: number }> {
+  const tokenizer = config.student.tokenizerFile
+    ? await StudentTokenizer.load(config.student.tokenizerFile)
+    : StudentTokenizer.fromJson(buildTokenizer(texts, { model: config.student.tokenizer, vocabSize: config.student.vocabSize, minFrequency: config.student.minFrequency, lowercase: true }));
   return { tokenizer, ...encoderFor(tokenizer, kind, config.data.maxLength, config.student.ngrams, config.student.ngramBuckets) };
 }
 

@@ -35,6 +35,8 @@ export interface RunSummary {
 
 export interface RunOptions {
   onEvent?: EventSink;
+  /** Called once the run folder exists, before any data is read. */
+  onStart?: (run: { runId: string; runDir: string }) => void;
   signal?: AbortSignal;
 }
 
@@ -77,6 +79,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     options.onEvent?.(event);
   };
   const log = (level: 'info' | 'warn', message: string) => emit({ type: 'log', level, message });
+  options.onStart?.({ runId: folder.runId, runDir: folder.dir });
 
   try {
     emit({ type: 'stage', stage: 'load', message: `Reading ${config.data.train}` });
@@ -88,8 +91,8 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
 
     folder.writeJson('config.json', await describeRun(config, backend, labelSpace, data.counts, null));
 
-    emit({ type: 'stage', stage: 'tokenize', message: 'Building the student tokenizer' });
-    const { tokenizer, encode, inputVocabSize } = buildEncoder(config, data.train.map((e) => e.text), config.student.kind);
+    emit({ type: 'stage', stage: 'tokenize', message: config.student.tokenizerFile ? `Loading the tokenizer ${config.student.tokenizerFile}` : 'Building the student tokenizer' });
+    const { tokenizer, encode, inputVocabSize } = await buildEncoder(config, data.train.map((e) => e.text), config.student.kind);
 
     const teacher = config.teacher.kind === 'none' ? undefined : await createTeacher(config, labelSpace, tokenizer, data.train, data.trainGold, data.dev, emit, options.signal, epochs);
     checkCancelled(options.signal, folder);

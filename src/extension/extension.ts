@@ -1,0 +1,111 @@
+// Extension entry point: wires the run manager, the Runs view and the commands. Nothing
+// here loads TensorFlow.js; training happens in the forked host process.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { resolveConfig, type DistillConfig } from '../core/config';
+import { runDistillFlow } from './distillFlow';
+import { getLog } from './log';
+import { RunManager } from './runManager';
+import { RunItem, RunsTreeProvider, runsFolders } from './runsView';
+import { showReport } from './reportPanel';
+
+type CommandHandler = (...args: unknown[]) => unknown;
+
+/** A run folder from a tree item, a path, or the selected row of the Runs view. */
+function runDirOf(argument: unknown, tree: vscode.TreeView<RunItem>): string | undefined {
+  if (argument instanceof RunItem) return argument.runDir;
+  if (typeof argument === 'string') return argument;
+  return tree.selection[0]?.runDir;
+}
+
+/** Refuses folders outside the run folders of the open workspace, so a command argument cannot delete or open arbitrary paths. */
+function isKnownRunDir(runDir: string): boolean {
+  return runsFolders().some((folder) => runDir.startsWith(folder + '/') || runDir.startsWith(folder + '\\')) && existsSync(join(runDir, 'status.json'));
+}
+
+export function activate(context: vscode.ExtensionContext): void {
+  const started = Date.now();
+  const log = getLog();
+  const manager = new RunManager(context.asAbsolutePath(join('dist', 'host.js')));
+  const provider = new RunsTreeProvider(manager);
+  const tree = vscode.window.createTreeView('sentimentDistiller.runs', { treeDataProvider: provider, showCollapseAll: false });
+  context.subscriptions.push(log, manager, provider, tree);
+
+  const requireRun = (argument: unknown): string | undefined => {
+    const runDir = runDirOf(argument, tree);
+    if (!runDir) {
+      void vscode.window.showWarningMessage(vscode.l10n.t('Select a run in the Runs view first.'));
+      return undefined;
+    }
+    if (!isKnownRunDir(runDir)) {
+      log.warn(`Refused a command on ${runDir}: it is not a run folder of this workspace.`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('{0} is not a run folder of this workspace.', runDir));
+      return undefined;
+    }
+    return runDir;
+  };
+
+  const commands: Record<string, CommandHandler> = {
+    'sentimentDistiller.distill': (uri) => runDistillFlow(context, manager, uri instanceof vscode.Uri ? uri : undefined),
+    'sentimentDistiller.openReport': (argument) => {
+      const runDir = requireRun(argument);
+      if (runDir) showReport(context, runDir);
+    },
+    'sentimentDistiller.openDashboard': (argument) => {
+      // NOTE: the live dashboard is not built yet; the report shows the same charts for finished runs.
+      const runDir = requireRun(argument);
+      if (runDir) showReport(context, runDir);
+    },
+    'sentimentDistiller.openRunFolder': async (argument) => {
+      const runDir = requireRun(argument);
+      if (!runDir) return;
+      await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(join(runDir, 'report.md')));
+    },
+    'sentimentDistiller.rerun': (argument) => {
+      const runDir = requireRun(argument);
+      if (!runDir) return;
+      const saved = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as { settings: DistillConfig };
+      const config = resolveConfig({ ...saved.settings, output: { ...saved.settings.output, runId: undefined } });
+      manager.enqueue(config);
+    },
+    'sentimentDistiller.cancelRun': (argument) => {
+      const run = argument instanceof RunItem ? argument.tracked : manager.pending[0];
+      if (run) manager.cancel(run);
+    },
+    'sentimentDistiller.deleteRun': async (argument) => {
+      const runDir = requireRun(argument);
+      if (!runDir) return;
+      if (manager.findByDir(runDir)?.state === 'running') {
+        void vscode.window.showWarningMessage(vscode.l10n.t('Cancel the run before deleting it.'));
+        return;
+      }
+      const remove = vscode.l10n.t('Delete');
+      const answer = await vscode.window.showWarningMessage(vscode.l10n.t('Delete the run folder {0} and everything in it?', runDir), { modal: true }, remove);
+      if (answer !== remove) return;
+      rmSync(runDir, { recursive: true, force: true });
+      log.info(`Deleted the run folder ${runDir}.`);
+      provider.refresh();
+    },
+    'sentimentDistiller.refreshRuns': () => provider.refresh(),
+    'sentimentDistiller.showLog': () => log.show(),
+  };
+  for (const [id, handler] of Object.entries(commands)) {
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          return await handler(...args);
+        } catch (error) {
+          log.error(`Command ${id} failed: ${(error as Error).stack ?? String(error)}`);
+          void vscode.window.showErrorMessage(vscode.l10n.t('{0} failed: {1}. See the Sentiment Distiller output for details.', id, (error as Error).message));
+          return undefined;
+        }
+      }),
+    );
+  }
+  log.info(`Sentiment Distiller activated in ${Date.now() - started} ms.`);
+}
+
+export function deactivate(): void {
+  // Disposables in context.subscriptions stop the training hosts.
+}
