@@ -41,6 +41,21 @@ function stateIcon(state: string): vscode.ThemeIcon {
   return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
 }
 
+function stateLabel(state: string): string {
+  switch (state) {
+    case 'queued':
+      return vscode.l10n.t('queued');
+    case 'running':
+      return vscode.l10n.t('running');
+    case 'failed':
+      return vscode.l10n.t('failed');
+    case 'cancelled':
+      return vscode.l10n.t('cancelled');
+    default:
+      return vscode.l10n.t('done');
+  }
+}
+
 function headline(metrics: Record<string, number> | undefined): string | undefined {
   if (!metrics) return undefined;
   if (metrics.accuracy !== undefined) return vscode.l10n.t('acc {0}', metrics.accuracy.toFixed(3));
@@ -116,12 +131,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscod
     item.id = `run:${runDir}`;
     item.iconPath = stateIcon(status.state);
     const metrics = summary?.metrics?.test ?? summary?.metrics?.dev;
-    const parts = [headline(metrics), status.state !== 'done' ? vscode.l10n.t(status.state) : undefined, new Date(status.startedAt).toLocaleString()].filter(Boolean);
+    const parts = [headline(metrics), status.state !== 'done' ? stateLabel(status.state) : undefined, new Date(status.startedAt).toLocaleString()].filter(Boolean);
     item.description = parts.join(' · ');
     item.contextValue = `run.${status.state}`;
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.appendMarkdown(`**${status.runId}**\n\n`);
-    tooltip.appendMarkdown(`${vscode.l10n.t('State')}: ${status.state}\n\n`);
+    tooltip.appendMarkdown(`${vscode.l10n.t('State')}: ${stateLabel(status.state)}\n\n`);
     if (summary?.teacher) tooltip.appendMarkdown(`${vscode.l10n.t('Teacher')}: ${summary.teacher}\n\n`);
     if (metrics) tooltip.appendMarkdown(Object.entries(metrics).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k}: ${v.toFixed(4)}`).join('  \n') + '\n\n');
     if (status.error) tooltip.appendText(status.error);
