@@ -45,6 +45,8 @@ function stateLabel(state: string): string {
   switch (state) {
     case 'queued':
       return vscode.l10n.t('queued');
+    case 'starting':
+      return vscode.l10n.t('starting');
     case 'running':
       return vscode.l10n.t('running');
     case 'failed':
@@ -119,7 +121,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunItem>, vscod
           ? `${p.stage} ${Math.round(p.percent)}%${p.epoch !== undefined ? ` · ${vscode.l10n.t('epoch {0}/{1}', p.epoch, p.epochs ?? '?')}` : ''}${p.loss !== undefined ? ` · ${vscode.l10n.t('loss {0}', p.loss.toFixed(3))}` : ''}${p.etaSeconds !== undefined ? ` · ${formatDuration(p.etaSeconds)}` : ''}`
           : vscode.l10n.t('starting');
     item.contextValue = run.state === 'queued' ? 'run.queued' : 'run.running';
-    item.tooltip = new vscode.MarkdownString(`**${run.label}**\n\n${vscode.l10n.t('State')}: ${run.state}${run.runDir ? `\n\n\`${run.runDir}\`` : ''}`);
+    item.tooltip = new vscode.MarkdownString(`**${run.label}**\n\n${vscode.l10n.t('State')}: ${stateLabel(run.state)}${run.runDir ? `\n\n\`${run.runDir}\`` : ''}`);
     item.id = `pending:${run.key}`;
     return item;
   }
