@@ -1,7 +1,7 @@
 // Builds the CLI and extension bundles into dist/ and a per-file CommonJS
 // transpile of src/ into out/ that the node:test suites import.
 import { build } from 'esbuild';
-import { readdirSync, statSync } from 'node:fs';
+import { copyFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Native, wasm-loading or very large packages stay in node_modules: tfjs-backend-wasm
@@ -48,6 +48,8 @@ await Promise.all([
     external,
     logLevel: 'warning',
   }),
+  // The training host bundles TensorFlow.js and copies its .wasm files beside it, so the
+  // .vsix needs no node_modules. The optional native backends stay external.
   build({
     entryPoints: ['src/host/main.ts'],
     outfile: 'dist/host.js',
@@ -56,7 +58,7 @@ await Promise.all([
     target: 'node20',
     format: 'cjs',
     sourcemap: true,
-    external,
+    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node', 'sharp', 'vscode'],
     logLevel: 'warning',
   }),
   build({
@@ -71,4 +73,7 @@ await Promise.all([
     logLevel: 'warning',
   }),
 ]);
+const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+for (const name of readdirSync(wasmDir).filter((file) => file.endsWith('.wasm'))) copyFileSync(join(wasmDir, name), join('dist', name));
+
 if (watch) console.log('Watch mode is not supported; run the build again.');

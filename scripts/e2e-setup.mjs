@@ -68,7 +68,21 @@ function makeNpmPrefix(dir) {
 
 const npmFlags = ['--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'];
 
+// code-server's native modules (kerberos, spdlog, sqlite3, watchdog) compile
+// from source, and kerberos needs the GSSAPI headers from libkrb5-dev.
+function checkBuildTools() {
+  const missing = [];
+  for (const tool of ['make', 'g++', 'python3']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) missing.push(tool);
+  }
+  if (!existsSync('/usr/include/gssapi/gssapi.h')) missing.push('/usr/include/gssapi/gssapi.h');
+  if (missing.length > 0) {
+    throw new Error(`Missing build tools for code-server's native modules: ${missing.join(', ')}. Install them: apt-get install -y libkrb5-dev build-essential python3`);
+  }
+}
+
 function install(paths) {
+  checkBuildTools();
   mkdirSync(paths.root, { recursive: true });
   rmSync(paths.marker, { force: true });
   const baseEnv = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' };

@@ -1,8 +1,9 @@
 // Chooses the TensorFlow.js backend: native TensorFlow (GPU, then CPU) when its optional
 // package is installed, else WebAssembly, else plain JavaScript.
+import { existsSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import * as cpuBackend from '@tensorflow/tfjs-backend-cpu';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { applyTrainingPatches } from './patches';
 
@@ -18,6 +19,10 @@ export interface BackendInfo {
   /** Backends tried before this one, each with the one-line reason it was skipped. */
   fallbacks: { backend: string; reason: string }[];
 }
+
+// Referenced so bundlers keep the module: its package.json marks the Node entry free of
+// side effects, but importing it is what registers the cpu backend.
+export const CPU_BACKEND_VERSION: string = cpuBackend.version_cpu;
 
 type ConcreteBackend = Exclude<BackendPreference, 'auto'>;
 
@@ -138,7 +143,9 @@ async function tryWasm(): Promise<TryResult> {
   // path (relative to its module file) would name the bundle's folder instead.
   if (tf.findBackend('wasm') === null) {
     try {
-      const distDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+      // A bundle (the extension's training host) ships the .wasm files next to itself.
+      const besideBundle = existsSync(join(__dirname, 'tfjs-backend-wasm-simd.wasm'));
+      const distDir = besideBundle ? __dirname : join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
       wasmBackend.setWasmPaths(distDir + sep);
     } catch (error) {
       return { reason: `cannot locate the .wasm files of ${PACKAGES.wasm}: ${firstLine(error)}` };
