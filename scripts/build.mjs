@@ -14,6 +14,10 @@ const external = [
   'vscode',
 ];
 
+// The CLI and the training host bundle TensorFlow.js and copy its .wasm files beside
+// them, so the .vsix needs no node_modules. The optional native backends stay external.
+const bundledExternal = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node', 'sharp', 'vscode'];
+
 function listSources(dir) {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
@@ -33,7 +37,7 @@ await Promise.all([
     target: 'node20',
     format: 'cjs',
     sourcemap: true,
-    external,
+    external: bundledExternal,
     banner: { js: '#!/usr/bin/env node' },
     logLevel: 'warning',
   }),
@@ -48,8 +52,6 @@ await Promise.all([
     external,
     logLevel: 'warning',
   }),
-  // The training host bundles TensorFlow.js and copies its .wasm files beside it, so the
-  // .vsix needs no node_modules. The optional native backends stay external.
   build({
     entryPoints: ['src/host/main.ts'],
     outfile: 'dist/host.js',
@@ -58,7 +60,7 @@ await Promise.all([
     target: 'node20',
     format: 'cjs',
     sourcemap: true,
-    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node', 'sharp', 'vscode'],
+    external: bundledExternal,
     logLevel: 'warning',
   }),
   build({
