@@ -24,7 +24,15 @@ function isKnownRunDir(runDir: string): boolean {
   return runsFolders().some((folder) => runDir.startsWith(folder + '/') || runDir.startsWith(folder + '\\')) && existsSync(join(runDir, 'status.json'));
 }
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What `activate` returns: used by the in-extension-host tests and available to other extensions. */
+export interface SentimentDistillerApi {
+  /** Queues a run with a complete config (see `resolveConfig`); resolves when it ends. */
+  distill(config: DistillConfig): Promise<{ state: string; runDir?: string; error?: string }>;
+  /** The rows of the Runs view as they are now. */
+  runs(): { label: string; description: string | undefined; state: string | undefined; runDir: string | undefined }[];
+}
+
+export function activate(context: vscode.ExtensionContext): SentimentDistillerApi {
   const started = Date.now();
   const log = getLog();
   const manager = new RunManager(context.asAbsolutePath(join('dist', 'host.js')));
@@ -104,6 +112,28 @@ export function activate(context: vscode.ExtensionContext): void {
     );
   }
   log.info(`Sentiment Distiller activated in ${Date.now() - started} ms.`);
+
+  return {
+    distill(config) {
+      const run = manager.enqueue(resolveConfig(config));
+      return new Promise((resolve) => {
+        const listener = manager.onDidChange(() => {
+          if (run.state === 'done' || run.state === 'failed' || run.state === 'cancelled') {
+            listener.dispose();
+            resolve({ state: run.state, runDir: run.runDir, error: run.error });
+          }
+        });
+      });
+    },
+    runs() {
+      return provider.getChildren().map((item) => ({
+        label: typeof item.label === 'string' ? item.label : (item.label?.label ?? ''),
+        description: typeof item.description === 'string' ? item.description : undefined,
+        state: item.tracked?.state ?? item.status?.state,
+        runDir: item.runDir,
+      }));
+    },
+  };
 }
 
 export function deactivate(): void {
