@@ -81,5 +81,5 @@ const elapsedSeconds = Math.round((performance.now() - started) / 1000);
 
 const settings = { reps, batch: BATCH, seq: SEQ, vocab: VOCAB_SIZE, classes: NUM_CLASSES, steps, warmup };
 const { torchVersion, torchThreads: threadsUsed } = await finishResults(options.out, { benchmark: 'inference', machine, backend, settings, workloads, rows, elapsedSeconds });
-printTable(`Student inference throughput, batch ${BATCH}: samples/s, median (min–max) of ${reps} runs; tfjs on ${backend.device}, PyTorch ${torchVersion} with ${threadsUsed} threads`, rows);
+printTable(`Student inference throughput, batch ${BATCH}: samples/s, median (min–max) of ${reps} runs; tfjs on ${backend.device}, PyTorch ${torchVersion} with ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'}`, rows);
 console.log(`\n${elapsedSeconds} s; results in ${options.out}`);

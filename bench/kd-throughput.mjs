@@ -22,7 +22,7 @@ const ALPHA = 0.5;
 const TEMPERATURE = 2;
 const FEATURE_WEIGHT = 0.1;
 const LEARNING_RATE = 1e-3;
-/** Sized so that five repetitions of both workloads take about five minutes on 2 busy cores. */
+/** Few CNN and BiLSTM steps keep a default run short: 4.5 minutes on the 2-core machine in BENCHMARKS.md. */
 const DEFAULT_STEPS = { bag: 30, cnn: 4, bilstm: 2 };
 const DEFAULT_WARMUP = { bag: 3, cnn: 1, bilstm: 1 };
 const SEED = 1234;
@@ -123,5 +123,5 @@ const elapsedSeconds = Math.round((performance.now() - started) / 1000);
 
 const settings = { reps, batch: BATCH, seq: SEQ, vocab: VOCAB_SIZE, classes: NUM_CLASSES, teacherFeatureDim: TEACHER_FEATURE_DIM, alpha: ALPHA, temperature: TEMPERATURE, featureWeight: FEATURE_WEIGHT, learningRate: LEARNING_RATE, steps, warmup };
 const { torchVersion, torchThreads: threadsUsed } = await finishResults(options.out, { benchmark: 'kd-throughput', machine, backend, settings, workloads, rows, elapsedSeconds });
-printTable(`KD training throughput, batch ${BATCH}: samples/s, median (min–max) of ${reps} runs; tfjs on ${backend.device}, PyTorch ${torchVersion} with ${threadsUsed} threads`, rows);
+printTable(`KD training throughput, batch ${BATCH}: samples/s, median (min–max) of ${reps} runs; tfjs on ${backend.device}, PyTorch ${torchVersion} with ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'}`, rows);
 console.log(`\n${elapsedSeconds} s; results in ${options.out}`);

@@ -168,8 +168,13 @@ export function round(value, digits) {
   return Math.round(value * scale) / scale;
 }
 
-export function summarize(values) {
-  return { median: round(median(values), 1), min: round(Math.min(...values), 1), max: round(Math.max(...values), 1), runs: values.map((v) => round(v, 1)) };
+export function summarize(values, digits = 1) {
+  return {
+    median: round(median(values), digits),
+    min: round(Math.min(...values), digits),
+    max: round(Math.max(...values), digits),
+    runs: values.map((value) => round(value, digits)),
+  };
 }
 
 /**
@@ -292,7 +297,7 @@ export async function runInterleaved({ reps, workloads, measureTfjs, measureTorc
         torch: summarize(torchRates),
         ratioOfMedians: round(median(tfjsRates) / median(torchRates), 3),
         // Ratio within each repetition, where both peers ran back to back.
-        pairedRatio: summarize(tfjsRates.map((rate, i) => rate / torchRates[i]).map((v) => round(v, 3))),
+        pairedRatio: summarize(tfjsRates.map((rate, i) => rate / torchRates[i]), 3),
         mean_padded_seq: tfjs[0].mean_padded_seq,
         mean_tokens_per_row: tfjs[0].mean_tokens_per_row,
         tfjsRecords: tfjs,

@@ -60,7 +60,7 @@ function sha256(path) {
 
 /**
  * Reads the shipped sample by hand: every record is on one line (checked below),
- * quoted when the text holds a comma, and no text contains a doubled quote.
+ * quoted when the text contains a comma, and no text contains a doubled quote.
  */
 function readSampleByHand() {
   const lines = readFileSync(samplePath, 'utf8').split('\n');
@@ -73,6 +73,12 @@ function readSampleByHand() {
     records.push({ line: i + 1, text: match[1] ?? match[2], label: match[3], raw: lines[i] });
   }
   return records;
+}
+
+/** Asserts 0 <= value <= 1, one bound per assert. */
+function assertUnitInterval(value, label) {
+  assert.ok(value >= 0, `${label} = ${value} is below 0`);
+  assert.ok(value <= 1, `${label} = ${value} is above 1`);
 }
 
 function assertNoStackTrace(stderr) {
@@ -186,8 +192,7 @@ describe('train on the sample', () => {
     assert.equal(summary.state, 'done');
     assert.deepEqual(summary.labels, ['negative', 'positive']);
     for (const role of ['teacher', 'student']) {
-      const accuracy = summary[role].dev.accuracy;
-      assert.ok(accuracy >= 0 && accuracy <= 1, `${role} dev accuracy ${accuracy}`);
+      assertUnitInterval(summary[role].dev.accuracy, `${role} dev accuracy`);
       assert.equal(summary[role].dev.count, 40);
     }
   });
@@ -290,8 +295,8 @@ describe('train on the sample', () => {
     assert.equal(code, 0, stderr);
     const result = JSON.parse(stdout);
     assert.equal(result.examples, 400);
-    assert.ok(result.metrics.accuracy >= 0 && result.metrics.accuracy <= 1);
-    // eval sees the 360 training rows too, so it must agree with predictions.jsonl on all 400 rows.
+    assertUnitInterval(result.metrics.accuracy, 'eval accuracy');
+    // eval reads the 360 training rows too, so it must agree with predictions.jsonl on all 400 rows.
     const predictions = readJsonl(join(firstDir, 'predictions.jsonl'));
     const correct = predictions.filter((p) => p.student.labels[0] === p.gold[0]).length;
     assert.ok(Math.abs(result.metrics.accuracy - correct / 400) <= 2 / 400, `eval accuracy ${result.metrics.accuracy}, predictions.jsonl ${correct / 400}`);
@@ -333,7 +338,7 @@ describe('train on the sample', () => {
     assert.equal(code, 0, stderr);
     const summary = lastJsonLine(stdout);
     assert.equal(summary.state, 'done');
-    assert.ok(summary.student.dev.accuracy >= 0 && summary.student.dev.accuracy <= 1);
+    assertUnitInterval(summary.student.dev.accuracy, 'student dev accuracy');
   });
 
   test('runs lists the runs with states', async () => {
@@ -399,10 +404,12 @@ describe('soft labels', () => {
     await assertFlagsExist(stderr);
   });
 
-  test('NaN hint: --lenient skips the row', async () => {
-    // The NaN error advises "run with --lenient"; following that advice must work.
+  test('NaN hint names a fix that works', async () => {
+    // Soft labels are not rows of the dataset, so --lenient cannot skip them; the hint must not offer it.
     const { code, stderr } = await runCli([...base, '--soft-labels', fixture('soft-nan.csv'), '--lenient']);
-    assert.equal(code, 0, stderr);
+    assert.equal(code, 3, stderr);
+    assert.match(stderr, /finite numbers/);
+    assert.doesNotMatch(stderr, /--lenient/);
   });
 });
 
@@ -413,7 +420,7 @@ describe('teacher none', () => {
     const summary = lastJsonLine(stdout);
     assert.deepEqual(summary.teacher, {});
     assert.deepEqual(summary.agreement, {});
-    assert.ok(summary.student.dev.accuracy >= 0 && summary.student.dev.accuracy <= 1);
+    assertUnitInterval(summary.student.dev.accuracy, 'student dev accuracy');
     assert.equal(existsSync(join(runsDir, 'no-teacher', 'teacher-logits.jsonl')), false);
     const finals = readJsonl(join(runsDir, 'no-teacher', 'metrics.jsonl')).filter((r) => r.type === 'final');
     assert.deepEqual(finals.map((r) => r.role), ['student']);
@@ -519,8 +526,7 @@ describe('multi-label', () => {
     assert.equal(summary.task, 'multilabel');
     assert.deepEqual(summary.labels, ['joy', 'anger', 'fear', 'neutral']);
     for (const role of ['teacher', 'student']) {
-      const microF1 = summary[role].dev.microF1;
-      assert.ok(microF1 >= 0 && microF1 <= 1, `${role} microF1 ${microF1}`);
+      assertUnitInterval(summary[role].dev.microF1, `${role} dev microF1`);
     }
     const predictions = readJsonl(join(runsDir, 'emotions', 'predictions.jsonl'));
     assert.equal(predictions.length, 84);

@@ -1,7 +1,7 @@
 // Tensor leak check of the training loop: a leak of even one tensor per step grows
 // numTensors from epoch to epoch. Counts are taken at each 'epoch' event, which comes
-// before the trainer snapshots the best weights, so epoch 1's count lacks that snapshot
-// and the steady state starts at epoch 2: the count at epoch 2 must equal the count at epoch 5.
+// before the trainer snapshots the best weights. Epoch 1's count lacks that snapshot, so
+// the steady state starts at epoch 2, and the count at epoch 2 must equal the count at epoch 5.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, selectBackend } from '../../out/core/tf/index.js';
@@ -12,7 +12,7 @@ const VOCAB = 40;
 const TEACHER_FEATURE_DIM = 12;
 const EPOCHS = 5;
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so every run sees the same data. */
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so every run gets the same data. */
 function random(seed) {
   let state = seed >>> 0;
   return () => {
@@ -25,8 +25,8 @@ function random(seed) {
 }
 
 /**
- * Token ids 2..VOCAB-1 with lengths 3..10; the gold label(s) follow from the ids so the
- * task is learnable. Teacher logits and features are random but fixed.
+ * Builds token ids 2..VOCAB-1 with lengths 3..10. The gold labels follow from the ids, so
+ * the task is learnable. Teacher logits and features are random but fixed.
  */
 function syntheticData(count, numClasses, multilabel, seed) {
   const next = random(seed);

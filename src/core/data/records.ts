@@ -44,14 +44,17 @@ export function parseRow(plan: ReadPlan, row: RawRow): ParsedRecord {
   const { roles, columns } = plan;
   const cells = rowCells(columns, row);
   if (plan.format === 'csv' && cells.length !== columns.length) {
-    const shown = cells.length < columns.length ? cells.length : columns.length;
+    // A record over several lines usually means a quote left open, so point at its first
+    // line; on one line, point at the first surplus (or the last present) field.
+    const multiline = /[\r\n]/.test((row.raw ?? '').replace(/[\r\n]+$/, ''));
+    const field = multiline ? 0 : Math.min(cells.length < columns.length ? cells.length : columns.length, Math.max(cells.length - 1, 0));
     throw rowError(
       plan,
       row,
-      Math.min(shown, Math.max(cells.length - 1, 0)),
-      `Expected ${columns.length} fields (${columns.join(', ')}), found ${cells.length}.`,
+      field,
+      `Expected ${columns.length} fields (${columns.join(', ')}), found ${cells.length} in the record starting on line ${row.line}.`,
       plan.layout?.quoting
-        ? `Quote fields that contain the delimiter, or ${LENIENT_HINT}.`
+        ? `Check that every quote opened on line ${row.line} is closed on the same record, quote fields that contain the delimiter, or ${LENIENT_HINT}.`
         : `Check the delimiter (--delimiter), or ${LENIENT_HINT}.`,
     );
   }

@@ -151,7 +151,7 @@ export function renderMarkdown(data: ReportData): string {
 
   if (data.problems.length > 0 || data.skipped > 0) {
     lines.push('## Data problems', '');
-    if (data.skipped > 0) lines.push(`- ${data.skipped} rows skipped in lenient mode (listed in \`config.json\` under \`data.skipped\`).`);
+    if (data.skipped > 0) lines.push(`- ${data.skipped} rows skipped in lenient mode (listed in \`config.json\` under \`skipped\`).`);
     for (const p of data.problems.slice(0, 30)) lines.push(`- ${p.severity}: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`);
     lines.push('');
   }

@@ -83,7 +83,7 @@ function checkRow(values: number[], k: number, where: string): void {
   }
   const bad = values.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
-    throw new DataError(`Soft label value ${bad + 1} is ${values[bad]}, not a finite number.`, where.replace(/:\d+$/, ''), Number(where.split(':').pop()), undefined, 'Replace NaN and Inf values, or drop the row and run with --lenient.');
+    throw new DataError(`Soft label value ${bad + 1} is ${values[bad]}, not a finite number.`, where.replace(/:\d+$/, ''), Number(where.split(':').pop()), undefined, 'Replace NaN and Inf values with finite numbers in the soft-label file or column.');
   }
 }
 

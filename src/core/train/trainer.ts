@@ -195,7 +195,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
 
       if (improved) {
         if (best) disposeWeights(best.weights);
-        best = { epoch, score, weights: cloneWeights(model.getWeights()), dev: evaluation };
+        best = { epoch, score, weights: model.getWeights(), dev: evaluation };
         epochsWithoutGain = 0;
         await hooks.onBest?.(epoch);
       } else {
@@ -372,7 +372,11 @@ function addGradientMatching(
   }
   const epsilon = 1e-3 / Math.sqrt(normSquared);
   const originals = studentVariables.map((v) => tf.clone(v));
-  studentVariables.forEach((v) => v.assign(tf.tidy(() => tf.add(v, tf.mul(g0[v.name], epsilon)))));
+  for (const v of studentVariables) {
+    const perturbed = tf.tidy(() => tf.add(v, tf.mul(g0[v.name], epsilon)));
+    v.assign(perturbed);
+    perturbed.dispose();
+  }
   const g1 = kdGrads();
   studentVariables.forEach((v, i) => v.assign(originals[i]));
   tf.dispose(originals);
@@ -398,10 +402,6 @@ function goldTensor(gold: (number[] | null)[], batch: number[], rows: number[], 
 function setDropoutSeed(model: Student, seed: number): void {
   const seeded = model as Student & { setDropoutSeed?: (seed: number) => void };
   seeded.setDropoutSeed?.(seed);
-}
-
-function cloneWeights(weights: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
-  return Object.fromEntries(Object.entries(weights).map(([name, tensor]) => [name, tf.keep(tf.clone(tensor))]));
 }
 
 function disposeWeights(weights: Record<string, tf.Tensor>): void {
