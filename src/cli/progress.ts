@@ -1,7 +1,7 @@
 // Terminal rendering of run events: a progress bar per stage on a TTY, plain
 // time-throttled lines otherwise (CI logs), all on standard error.
 import { SingleBar, Presets } from 'cli-progress';
-import { throttleProgress, type EventSink, type RunEvent } from '../core/events';
+import { describeEpoch, throttleProgress, type EventSink, type RunEvent } from '../core/events';
 
 export interface Renderer {
   onEvent: EventSink;
@@ -46,14 +46,9 @@ export function createRenderer(options: { quiet: boolean; stream?: NodeJS.WriteS
       case 'log':
         if (event.level !== 'debug' && event.level !== 'trace') write(event.level === 'info' ? `  ${event.message}` : `  ${event.level}: ${event.message}`);
         break;
-      case 'epoch': {
-        const metrics = Object.entries(event.dev)
-          .filter(([key]) => ['accuracy', 'macroF1', 'microF1'].includes(key))
-          .map(([key, value]) => `${key} ${value.toFixed(4)}`)
-          .join(', ');
-        write(`  ${event.role} epoch ${event.epoch}: train loss ${event.trainLoss.toFixed(4)}, dev loss ${event.devLoss.toFixed(4)}, dev ${metrics} (${event.seconds.toFixed(1)} s)${event.best ? ' *best' : ''}`);
+      case 'epoch':
+        write(`  ${describeEpoch(event)}`);
         break;
-      }
       case 'progress': {
         if (!interactive) {
           const percent = ((100 * event.done) / Math.max(1, event.total)).toFixed(0);

@@ -50,3 +50,12 @@ export function throttleProgress(sink: EventSink, intervalMs = 250): EventSink {
     }
   };
 }
+
+/** One line for an `epoch` event: losses and the headline dev metrics. */
+export function describeEpoch(event: Extract<RunEvent, { type: 'epoch' }>): string {
+  const metrics = Object.entries(event.dev)
+    .filter(([key]) => ['accuracy', 'macroF1', 'microF1'].includes(key))
+    .map(([key, value]) => `${key} ${value.toFixed(4)}`)
+    .join(', ');
+  return `${event.role} epoch ${event.epoch}: train loss ${event.trainLoss.toFixed(4)}, dev loss ${event.devLoss.toFixed(4)}, dev ${metrics} (${event.seconds.toFixed(1)} s)${event.best ? ', best so far' : ''}`;
+}

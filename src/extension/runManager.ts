@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { DistillConfig } from '../core/config';
-import type { RunEvent } from '../core/events';
+import { describeEpoch, type RunEvent } from '../core/events';
 import { RunFolder } from '../core/runs/store';
 import { HEARTBEAT_TIMEOUT_MS, isHostMessage, type ExtensionMessage, type HostMessage, type RunResultSummary } from '../host/protocol';
 import { getLog } from './log';
@@ -266,14 +266,9 @@ export class RunManager implements vscode.Disposable {
         log.info(`${handlers.tag()} ${event.message}`);
         handlers.remember(event.message);
         break;
-      case 'epoch': {
-        const metrics = Object.entries(event.dev)
-          .filter(([key]) => ['accuracy', 'macroF1', 'microF1'].includes(key))
-          .map(([key, value]) => `${key} ${value.toFixed(4)}`)
-          .join(', ');
-        log.info(`${handlers.tag()} ${event.role} epoch ${event.epoch}: train loss ${event.trainLoss.toFixed(4)}, dev loss ${event.devLoss.toFixed(4)}, dev ${metrics}${event.best ? ' (best)' : ''}`);
+      case 'epoch':
+        log.info(`${handlers.tag()} ${describeEpoch(event)}`);
         break;
-      }
       case 'progress':
         run.progress = { stage: event.stage, percent: event.total > 0 ? (100 * event.done) / event.total : 0, epoch: event.epoch, epochs: event.epochs, loss: event.loss, etaSeconds: event.etaSeconds };
         handlers.reportProgress(event);

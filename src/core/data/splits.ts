@@ -1,4 +1,5 @@
 // Reading train/dev/test files into one label space, seeded stratified splits, duplicate checks.
+import { createRng } from '../random';
 import { DataError, type DataProblem, type Dataset, type Example, type LabelSpace, type ReadOptions } from '../types';
 import { readDataset } from './reader';
 
@@ -36,18 +37,6 @@ const TRAIN = 0;
 const DEV = 1;
 const TEST = 2;
 
-/** mulberry32: a small seeded generator, so the same seed gives the same split on every machine. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface StratifiedSplitOptions {
   /** Share of each class that goes to dev, in [0, 1). */
   devFraction: number;
@@ -71,7 +60,7 @@ export function stratifiedSplit(examples: Example[], labelSpace: LabelSpace, opt
       'Pass fractions such as --dev-fraction 0.1 --test-fraction 0.1.',
     );
   }
-  const random = seededRandom(seed);
+  const random = createRng(seed);
   const groups = new Map<number, number[]>();
   for (let group = -1; group < labelSpace.names.length; group++) groups.set(group, []);
   examples.forEach((example, index) => {
