@@ -54,7 +54,7 @@ const require = createRequire(import.meta.url);
 
 /**
  * Reason to skip the e2e tests on this machine, or undefined when code-server,
- * Chromium and playwright-core are all present. Use as `test(name, { skip: e2eSkipReason() }, ...)`.
+ * Chromium, playwright-core and @vscode/vsce are all present. Use as `test(name, { skip: e2eSkipReason() }, ...)`.
  */
 export function e2eSkipReason() {
   const paths = e2eCachePaths();
@@ -70,7 +70,10 @@ export function e2eSkipReason() {
   return undefined;
 }
 
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
+/**
+ * Returns a TCP port that was free on 127.0.0.1 a moment ago.
+ * NOTE: another process may take the port before code-server binds it; the start then fails with code-server's output.
+ */
 export async function freePort() {
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -83,8 +86,8 @@ export async function freePort() {
 
 /**
  * Packages the extension folder `extensionDir` into `outFile` with `vsce package`
- * (offline). Dependencies are left out because the extension ships bundled code;
- * throws with vsce's output when packaging fails.
+ * (offline). With --no-dependencies no node_modules go in, so the extension must
+ * bundle its runtime code. Throws with vsce's output when packaging fails.
  */
 export function packageExtension(extensionDir, outFile) {
   const vsceBin = join(resolve(require.resolve('@vscode/vsce/package.json'), '..'), 'vsce');
@@ -98,6 +101,13 @@ export function packageExtension(extensionDir, outFile) {
   }
   return outFile;
 }
+
+// Process groups of running code-servers. When the test process exits without
+// stop() (a crash or a test-runner timeout), they are killed so no server is left behind.
+const liveGroups = new Set();
+process.on('exit', () => {
+  for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+});
 
 function codeServerEnv(tempRoot) {
   return {
@@ -179,6 +189,7 @@ export async function startCodeServer({ workspace, vsix, extensionDevelopmentPat
   // detached: code-server leads its own process group, so stop() reaches the
   // extension host and the other children that it starts.
   const child = spawn(paths.nodeBinary, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  liveGroups.add(child.pid);
   const logs = [];
   const exited = once(child, 'exit');
   let listening;
@@ -206,6 +217,7 @@ export async function startCodeServer({ workspace, vsix, extensionDevelopmentPat
     }
     // Children that outlived their leader (the extension host) still carry the group id.
     killGroup(child.pid, 'SIGKILL');
+    liveGroups.delete(child.pid);
     rmSync(tempRoot, { recursive: true, force: true });
   };
 
@@ -222,7 +234,7 @@ export async function startCodeServer({ workspace, vsix, extensionDevelopmentPat
     throw new Error(`code-server ${reason}. Its output:\n${logs.join('\n')}`);
   }
 
-  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid, logs, workspace: resolve(workspace), extensionDevelopmentPath, stop };
+  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid, logs, workspace: resolve(workspace), extensionDevelopmentPath, extensionsDir: dirs.extensionsDir, stop };
 }
 
 function killGroup(pid, signal) {
