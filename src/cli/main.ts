@@ -44,6 +44,7 @@ interface TrainFlags extends ReadFlags {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
+  weightDecay?: number;
   temperature?: number;
   temperatureEnd?: number;
   alpha?: number;
@@ -163,6 +164,7 @@ export function configFromFlags(flags: TrainFlags): DistillConfig {
       epochs: flags.epochs,
       batchSize: flags.batchSize,
       learningRate: flags.learningRate,
+      weightDecay: flags.weightDecay,
       patience: flags.patience,
       metric: flags.metric,
       seed: flags.seed,
@@ -213,6 +215,7 @@ export function buildProgram(): Command {
     .option('--epochs <n>', 'maximum student epochs (default 8)', integer('--epochs'))
     .option('--batch-size <n>', 'examples per batch (default 64)', integer('--batch-size'))
     .option('--learning-rate <lr>', 'peak Adam learning rate of the student (default 0.005)', number('--learning-rate'))
+    .option('--weight-decay <w>', 'decoupled (AdamW) weight decay of the student (default 0)', number('--weight-decay'))
     .option('--temperature <T>', 'KD softmax temperature (default 2)', number('--temperature'))
     .option('--temperature-end <T>', 'temperature at the last step; the temperature then changes linearly', number('--temperature-end'))
     .option('--alpha <a>', 'weight of the KD term; cross-entropy gets 1 - alpha (default 0.5)', number('--alpha'))

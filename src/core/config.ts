@@ -93,6 +93,8 @@ export interface DistillConfig {
     epochs: number;
     batchSize: number;
     learningRate: number;
+    /** Decoupled (AdamW) weight decay of the student. */
+    weightDecay: number;
     lrSchedule: 'constant' | 'linear' | 'cosine';
     /** Fraction of all steps spent warming the learning rate up from 0. */
     warmupFraction: number;
@@ -186,6 +188,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   S({ section: 'training', key: 'epochs', type: 'integer', default: 8, minimum: 1, maximum: 1000, description: 'Maximum student training epochs.' }),
   S({ section: 'training', key: 'batchSize', type: 'integer', default: 64, minimum: 1, maximum: 4096, description: 'Examples per mini-batch.' }),
   S({ section: 'training', key: 'learningRate', type: 'number', default: 0.005, minimum: 1e-6, maximum: 1, description: 'Peak Adam learning rate of the student.' }),
+  S({ section: 'training', key: 'weightDecay', type: 'number', default: 0, minimum: 0, maximum: 10, description: 'Decoupled weight decay (AdamW) of the student: every step multiplies each weight by 1 − learning rate × weight decay.' }),
   S({ section: 'training', key: 'lrSchedule', type: 'string', default: 'linear', enum: ['constant', 'linear', 'cosine'], description: 'Learning-rate decay after warm-up.' }),
   S({ section: 'training', key: 'warmupFraction', type: 'number', default: 0.05, minimum: 0, maximum: 0.5, description: 'Fraction of all steps spent warming the learning rate up from 0.' }),
   S({ section: 'training', key: 'patience', type: 'integer', default: 3, minimum: 0, maximum: 1000, description: 'Epochs without improvement of the metric before training stops; 0 turns early stopping off.' }),

@@ -182,7 +182,9 @@ export class RunManager implements vscode.Disposable {
       log.error(`${tag()} ${message}`);
       markFailed(run.runDir, message);
       finish('failed', message);
-      void vscode.window.showErrorMessage(`${message} ${tail.slice(-3).join(' ')}`.trim(), vscode.l10n.t('Show Log')).then((choice) => {
+      const lastLine = tail[tail.length - 1];
+      const detail = lastLine ? ' ' + vscode.l10n.t('Last log line: {0}', lastLine) : '';
+      void vscode.window.showErrorMessage(message + detail, vscode.l10n.t('Show Log')).then((choice) => {
         if (choice) log.show();
       });
     });

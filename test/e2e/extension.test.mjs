@@ -3,7 +3,7 @@
 // killed training host, and the in-extension-host suite.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeTempDir, repoRoot } from '../helpers.mjs';
@@ -108,6 +108,10 @@ test('distill flow, cancel and host crash in the workbench', { skip, timeout: 60
     });
 
     await t.test('cancel a run and see it marked cancelled', async () => {
+      // Workspace settings (the workspace is trusted) make the next runs long enough to interrupt.
+      mkdirSync(join(workspace, '.vscode'), { recursive: true });
+      writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'sentimentDistiller.training.epochs': 300, 'sentimentDistiller.training.patience': 0, 'sentimentDistiller.teacher.epochs': 50 }));
+      await page.waitForTimeout(2000);
       await distillSample(page, 'No teacher');
       await runCommand(page, 'Sentiment Distiller: Focus on Runs View');
       // Cancel once training has started, so the run folder exists.

@@ -63,6 +63,8 @@ function packageVersions(): Record<string, string> {
 export async function runDistillation(config: DistillConfig, options: RunOptions = {}): Promise<RunSummary> {
   const started = Date.now();
   const folder = RunFolder.create(config.output.runsDir, config.output.runId || makeRunId(config.data.train, config.student.kind));
+  // Lists of runs show the dataset and student even for a run that dies early.
+  folder.writeStatus({ ...folder.readStatus(), summary: { dataset: config.data.train, student: config.student.kind, teacher: config.teacher.kind } });
   const steps: StepPoint[] = [];
   const epochs: { teacher: EpochRecord[]; student: EpochRecord[] } = { teacher: [], student: [] };
 
@@ -142,6 +144,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
         epochs: config.training.epochs,
         batchSize: config.training.batchSize,
         learningRate: config.training.learningRate,
+        weightDecay: config.training.weightDecay,
         lrSchedule: config.training.lrSchedule,
         warmupFraction: config.training.warmupFraction,
         patience: config.training.patience,

@@ -110,7 +110,8 @@ export class RunFolder {
 
   finish(state: Exclude<RunState, 'queued' | 'running'>, extra: { error?: string; summary?: Record<string, unknown> } = {}): void {
     const status = this.readStatus();
-    this.writeStatus({ ...status, state, finishedAt: new Date().toISOString(), pid: undefined, ...extra });
+    const summary = extra.summary ? { ...(status.summary ?? {}), ...extra.summary } : status.summary;
+    this.writeStatus({ ...status, state, finishedAt: new Date().toISOString(), pid: undefined, ...extra, summary });
   }
 }
 

@@ -45,6 +45,8 @@ export interface TrainSettings {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** Decoupled weight decay (AdamW): each step multiplies every weight by 1 − lr·weightDecay. */
+  weightDecay?: number;
   lrSchedule: 'constant' | 'linear' | 'cosine';
   warmupFraction: number;
   patience: number;
@@ -158,7 +160,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
         const alpha = hasTeacher ? scheduledValue(settings.loss.alpha, settings.loss.alphaEnd, settings.loss.alphaSchedule, progress) : 0;
         (optimizer as unknown as { learningRate: number }).learningRate = lr;
 
-        const parts = trainStep(model, projection, variables, optimizer, train, batch, settings, { temperature, alpha, multilabel, seed: settings.seed * 7919 + step });
+        const parts = trainStep(model, projection, variables, optimizer, train, batch, settings, { learningRate: lr, temperature, alpha, multilabel, seed: settings.seed * 7919 + step });
         epochLoss += parts.total * batch.length;
         addToWindow(window, parts);
         step++;
@@ -240,6 +242,7 @@ function createProjection(inputDim: number, outputDim: number, seed: number): Pr
 }
 
 interface StepContext {
+  learningRate: number;
   temperature: number;
   alpha: number;
   multilabel: boolean;
@@ -324,6 +327,7 @@ function trainStep(
       parts.gradientMatching = addGradientMatching(model, ids, variables, grads, distillationLoss, weights.gradientMatchingWeight, context.seed);
     }
     optimizer.applyGradients(grads);
+    if (settings.weightDecay) applyWeightDecay(variables, context.learningRate * settings.weightDecay);
     parts.total = value.dataSync()[0] + weights.gradientMatchingWeight * parts.gradientMatching;
     value.dispose();
     tf.dispose(Object.values(grads));
@@ -388,6 +392,14 @@ function addGradientMatching(
   }
   tf.dispose([...Object.values(g0), ...Object.values(g1)]);
   return normSquared;
+}
+
+function applyWeightDecay(variables: tf.Variable[], shrink: number): void {
+  for (const v of variables) {
+    const decayed = tf.tidy(() => tf.mul(v, 1 - shrink));
+    v.assign(decayed);
+    decayed.dispose();
+  }
 }
 
 function goldTensor(gold: (number[] | null)[], batch: number[], rows: number[], numClasses: number, multilabel: boolean): tf.Tensor {
