@@ -6,7 +6,7 @@ import { ConfigError, resolveConfig, type DeepPartial, type DistillConfig } from
 import { inspectDataset, readDataset } from '../core/data';
 import { loadPredictor } from '../core/inference';
 import { runDistillation, RunCancelledError } from '../core/pipeline/run';
-import { listRuns } from '../core/runs/store';
+import { listRuns, RunFolder } from '../core/runs/store';
 import { selectBackend } from '../core/tf';
 import { summarize } from '../core/metrics';
 import { DataError, type ReadOptions } from '../core/types';
@@ -50,6 +50,12 @@ interface TrainFlags extends ReadFlags {
   alpha?: number;
   alphaEnd?: number;
   tokenizer?: string;
+  embeddingDim?: number;
+  dropout?: number;
+  ngrams?: number;
+  ngramBuckets?: number;
+  vocabSize?: number;
+  teacherLearningRate?: number;
   logitMse?: number;
   featureWeight?: number;
   featureLoss?: 'mse' | 'cosine';
@@ -113,9 +119,38 @@ function parseDelimiter(value: string): string {
   return delimiter;
 }
 
+function readConfigFile(path: string): DeepPartial<DistillConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read the config file ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message}.`);
+  }
+  try {
+    return JSON.parse(text) as DeepPartial<DistillConfig>;
+  } catch (error) {
+    throw new ConfigError(`Invalid JSON in the config file ${path}: ${(error as Error).message}. Write an object such as {"loss": {"temperature": 4}}.`);
+  }
+}
+
+/** CLI flag for each config key whose error message should name the flag. */
+const FLAG_FOR_KEY: Record<string, string> = {
+  'data.goldFraction': '--gold-fraction', 'data.devFraction': '--dev-fraction', 'data.testFraction': '--test-fraction', 'data.maxLength': '--max-length',
+  'teacher.epochs': '--teacher-epochs', 'teacher.learningRate': '--teacher-learning-rate', 'student.embeddingDim': '--embedding-dim', 'student.dropout': '--dropout',
+  'student.vocabSize': '--vocab-size', 'student.ngrams': '--ngrams', 'student.ngramBuckets': '--ngram-buckets', 'loss.temperature': '--temperature',
+  'loss.temperatureEnd': '--temperature-end', 'loss.alpha': '--alpha', 'loss.alphaEnd': '--alpha-end', 'loss.logitMseWeight': '--logit-mse',
+  'loss.featureWeight': '--feature-weight', 'loss.gradientMatchingWeight': '--gradient-matching', 'training.epochs': '--epochs', 'training.batchSize': '--batch-size',
+  'training.learningRate': '--learning-rate', 'training.weightDecay': '--weight-decay', 'training.patience': '--patience', 'training.seed': '--seed',
+};
+
+/** Adds the CLI flag next to each config key a ConfigError names. */
+function withFlagNames(message: string): string {
+  return message.replace(/^(\s*)([a-z]+\.[A-Za-z]+)( = )/gm, (match, indent: string, key: string, rest: string) => (FLAG_FOR_KEY[key] ? `${indent}${FLAG_FOR_KEY[key]} (${key})${rest}` : match));
+}
+
 /** Turns CLI flags (and an optional JSON config file under them) into a validated config. */
 export function configFromFlags(flags: TrainFlags): DistillConfig {
-  const fromFile: DeepPartial<DistillConfig> = flags.config ? (JSON.parse(readFileSync(flags.config, 'utf8')) as DeepPartial<DistillConfig>) : {};
+  const fromFile = flags.config ? readConfigFile(flags.config) : {};
   const teacherKind = flags.teacher === 'trained' || flags.teacher === 'soft-labels' || flags.teacher === 'none' ? flags.teacher : 'huggingface';
   const merge = <T extends object>(base: T | undefined, over: T): T => ({ ...(base ?? {}), ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) }) as T;
   return resolveConfig({
@@ -146,8 +181,17 @@ export function configFromFlags(flags: TrainFlags): DistillConfig {
       softLabelFormat: flags.softLabelFormat,
       architecture: flags.teacherArchitecture,
       epochs: flags.teacherEpochs,
+      learningRate: flags.teacherLearningRate,
     }),
-    student: merge(fromFile.student, { kind: flags.student, tokenizerFile: flags.tokenizer }),
+    student: merge(fromFile.student, {
+      kind: flags.student,
+      tokenizerFile: flags.tokenizer,
+      embeddingDim: flags.embeddingDim,
+      dropout: flags.dropout,
+      ngrams: flags.ngrams,
+      ngramBuckets: flags.ngramBuckets,
+      vocabSize: flags.vocabSize,
+    }),
     loss: merge(fromFile.loss, {
       temperature: flags.temperature,
       temperatureEnd: flags.temperatureEnd,
@@ -203,12 +247,18 @@ export function buildProgram(): Command {
     .option('--dev <file>', 'dev file (default: a stratified part of --train, see --dev-fraction)')
     .option('--test <file>', 'test file, scored once with the best checkpoint')
     .option('--transfer <file>', 'unlabeled texts for the teacher to label (transfer set)')
-    .option('--teacher <trained|soft-labels|none|MODEL>', 'teacher: "trained" trains a larger model on the gold labels; "soft-labels" reads --soft-labels; "none" trains the student on gold labels only; anything else is a Hugging Face model id or folder', 'trained')
+    .option('--teacher <trained|soft-labels|none|MODEL>', 'teacher: "trained" trains a larger model on the gold labels; "soft-labels" reads --soft-labels; "none" trains the student on gold labels only (Hugging Face model ids and folders are not supported yet)', 'trained')
     .option('--soft-labels <column|file>', 'soft-label column of the training file, or a JSONL/CSV file keyed by row id')
     .addOption(new Option('--soft-label-format <format>', 'whether soft labels are logits or probabilities').choices(['auto', 'logits', 'probabilities']))
     .addOption(new Option('--teacher-architecture <kind>', 'architecture of a trained teacher (default cnn)').choices(['bag', 'cnn', 'bilstm']))
     .option('--teacher-epochs <n>', 'epochs of a trained teacher (default 4)', integer('--teacher-epochs'))
+    .option('--teacher-learning-rate <lr>', 'Adam learning rate of a trained teacher (default 0.002)', number('--teacher-learning-rate'))
     .addOption(new Option('--student <kind>', 'student architecture (default bag)').choices(['bag', 'cnn', 'bilstm']))
+    .option('--embedding-dim <n>', 'student embedding width; 0 = architecture default (bag 64, cnn and bilstm 128)', integer('--embedding-dim'))
+    .option('--dropout <p>', 'student dropout rate (default 0.2)', number('--dropout'))
+    .option('--vocab-size <n>', 'maximum vocabulary of the student tokenizer (default 20000)', integer('--vocab-size'))
+    .option('--ngrams <n>', 'largest word n-gram of the bag student (default 2)', integer('--ngrams'))
+    .option('--ngram-buckets <n>', 'hash buckets for bag n-grams; with the embedding width it sets the model size (default 100000)', integer('--ngram-buckets'))
     .option('--gold-fraction <f>', 'fraction of training rows whose gold label the student sees; the rest are labeled by the teacher (default 1)', number('--gold-fraction'))
     .option('--dev-fraction <f>', 'fraction held out as dev when --dev is not given (default 0.1)', number('--dev-fraction'))
     .option('--test-fraction <f>', 'fraction held out as test when --test is not given (default 0)', number('--test-fraction'))
@@ -239,8 +289,18 @@ export function buildProgram(): Command {
     .action(async (flags: TrainFlags) => {
       const config = configFromFlags(flags);
       const controller = new AbortController();
+      let runDir: string | undefined;
       const onSignal = () => {
-        if (controller.signal.aborted) process.exit(EXIT.cancelled);
+        if (controller.signal.aborted) {
+          if (runDir) {
+            try {
+              RunFolder.open(runDir).finish('cancelled', { error: 'Stopped at once by a second interrupt; the last checkpoint is the best epoch finished before it.' });
+            } catch {
+              // The folder may be half-written or gone; exiting matters more.
+            }
+          }
+          process.exit(EXIT.cancelled);
+        }
         process.stderr.write('\nCancelling after the current batch (press Ctrl+C again to stop at once)…\n');
         controller.abort();
       };
@@ -248,10 +308,17 @@ export function buildProgram(): Command {
       process.on('SIGTERM', onSignal);
       const renderer = createRenderer({ quiet: flags.quiet === true });
       try {
-        const summary = await runDistillation(config, { onEvent: renderer.onEvent, signal: controller.signal });
+        const summary = await runDistillation(config, {
+          onEvent: renderer.onEvent,
+          signal: controller.signal,
+          onStart: (run) => {
+            runDir = run.runDir;
+          },
+        });
         renderer.finish();
         if (!flags.json) {
           process.stdout.write(formatMetricsTable(summary));
+          if (summary.state === 'cancelled') process.stdout.write('\nThe run was cancelled; the metrics above are those of the best epoch finished before it.\n');
           process.stdout.write(`\nRun folder: ${summary.runDir}\nReport:     ${summary.report.html}\n`);
         } else {
           process.stdout.write(
@@ -273,12 +340,14 @@ export function buildProgram(): Command {
       .argument('<student>', 'run folder or its student/ folder')
       .argument('<file>', 'labeled dataset file'),
   )
+    .option('--lenient', 'skip rows that cannot be read or whose label the student does not know, and report how many')
     .option('--backend <name>', 'TensorFlow.js backend', 'auto')
     .option('--json', 'print the metrics as JSON')
-    .action(async (studentDir: string, file: string, flags: ReadFlags & { backend: DistillConfig['hardware']['backend']; json?: boolean }) => {
+    .action(async (studentDir: string, file: string, flags: ReadFlags & { lenient?: boolean; backend: DistillConfig['hardware']['backend']; json?: boolean }) => {
       await selectBackend(flags.backend);
       const predictor = await loadPredictor(studentDir);
-      const dataset = await readDataset(file, { ...readOptionsFromFlags(flags), labelSpace: { task: predictor.task, names: predictor.labelNames } });
+      const dataset = await readDataset(file, { ...readOptionsFromFlags(flags), lenient: flags.lenient === true, labelSpace: { task: predictor.task, names: predictor.labelNames } });
+      if (dataset.skipped.length > 0) process.stderr.write(`Skipped ${dataset.skipped.length} rows (first: line ${dataset.skipped[0].line}: ${dataset.skipped[0].message})\n`);
       const predictions = predictor.predict(dataset.examples.map((e) => e.text));
       const gold = dataset.examples.map((e) => (e.labels ?? []).map((i) => predictor.labelNames.indexOf(dataset.labelSpace.names[i])));
       const metrics = summarize(predictor.task, gold, predictions.map((p) => p.probabilities), {});
@@ -319,10 +388,11 @@ export function buildProgram(): Command {
       const runs = listRuns(flags.out);
       if (flags.json) return void process.stdout.write(JSON.stringify(runs) + '\n');
       if (runs.length === 0) return void process.stdout.write(`No runs in ${flags.out}.\n`);
+      process.stdout.write(`${'STATE'.padEnd(10)} ${'RUN'.padEnd(50)} SCORE (student accuracy or micro F1; test when present, else dev)\n`);
       for (const run of runs) {
         const metrics = (run.summary?.metrics as { test?: Record<string, number>; dev?: Record<string, number> } | undefined) ?? {};
         const headline = metrics.test ?? metrics.dev;
-        const score = headline ? (headline.accuracy ?? headline.microF1)?.toFixed(4) : '';
+        const score = headline ? `${(headline.accuracy ?? headline.microF1)?.toFixed(4)} ${metrics.test ? 'test' : 'dev'}` : '';
         process.stdout.write(`${run.state.padEnd(10)} ${run.runId.padEnd(50)} ${score ?? ''}${run.error ? `  ${run.error.split('\n')[0]}` : ''}\n`);
       }
     });
@@ -356,7 +426,7 @@ export function reportError(error: unknown): number {
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   if (error instanceof ConfigError) {
-    process.stderr.write(`error: ${error.message}\n`);
+    process.stderr.write(`error: ${withFlagNames(error.message)}\n`);
     return EXIT.usage;
   }
   if (error instanceof DataError) {
@@ -379,6 +449,11 @@ export function reportError(error: unknown): number {
 }
 
 if (require.main === module) {
+  // `sentiment-distill runs | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT.ok);
+    throw error;
+  });
   buildProgram()
     .parseAsync(process.argv)
     .then(

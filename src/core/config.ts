@@ -241,6 +241,10 @@ export function resolveConfig(overrides: DeepPartial<DistillConfig>): DistillCon
     if (typeof values !== 'object' || values === null) throw new ConfigError(`Config section "${section}" must be an object.`);
     config[section] = { ...(config[section] ?? {}), ...dropUndefined(values as Record<string, unknown>) };
   }
+  // An end value without a schedule means a linear schedule towards it.
+  const loss = (overrides?.loss ?? {}) as Partial<DistillConfig['loss']>;
+  if (loss.temperatureEnd !== undefined && loss.temperatureSchedule === undefined) config.loss.temperatureSchedule = 'linear';
+  if (loss.alphaEnd !== undefined && loss.alphaSchedule === undefined) config.loss.alphaSchedule = 'linear';
   validateConfig(config);
   checkDependencies(config as unknown as DistillConfig);
   return config as unknown as DistillConfig;
@@ -263,8 +267,8 @@ function validateConfig(config: unknown): void {
     const allowed = spec?.enum
       ? `one of ${spec.enum.join(', ')}`
       : spec && (spec.minimum !== undefined || spec.maximum !== undefined)
-        ? `a ${spec.type} from ${spec.minimum ?? '-∞'} to ${spec.maximum ?? '∞'}`
-        : `a ${spec?.type ?? 'valid value'}`;
+        ? `${spec.type === 'integer' ? 'an' : 'a'} ${spec.type} from ${spec.minimum ?? '-∞'} to ${spec.maximum ?? '∞'}`
+        : `${spec?.type === 'integer' ? 'an' : 'a'} ${spec?.type ?? 'valid value'}`;
     return `${path} = ${JSON.stringify(value)} is invalid: expected ${allowed}`;
   });
   throw new ConfigError(`Invalid settings:\n  ${[...new Set(lines)].join('\n  ')}`);
@@ -274,6 +278,9 @@ function checkDependencies(config: DistillConfig): void {
   const problems: string[] = [];
   if (config.teacher.kind === 'huggingface' && !config.teacher.model) {
     problems.push('teacher.kind = "huggingface" needs teacher.model (a model id or a local folder); pass --teacher MODEL.');
+  } else if (config.teacher.kind === 'huggingface') {
+    // NOTE: Hugging Face teachers plug in through the Teacher interface; until they do, stop before reading any data.
+    problems.push(`teacher "${config.teacher.model}": Hugging Face teachers are not supported in this version; use --teacher trained, --teacher soft-labels with --soft-labels, or --teacher none.`);
   }
   if (config.teacher.kind === 'soft-labels' && !config.teacher.softLabels) {
     problems.push('teacher.kind = "soft-labels" needs teacher.softLabels (a column of the training file or a side file); pass --soft-labels.');

@@ -33,6 +33,7 @@ export interface Predictor {
 /** Accepts a run folder or its `student/` folder. */
 export function resolveStudentDir(path: string): string {
   const absolute = resolve(path);
+  if (!existsSync(absolute)) throw new DataError('Folder not found.', absolute, undefined, undefined, 'Pass a run folder (see `sentiment-distill runs`) or its student/ folder.');
   if (existsSync(join(absolute, 'model.json'))) return absolute;
   if (existsSync(join(absolute, 'student', 'model.json'))) return join(absolute, 'student');
   throw new DataError(`No saved student in ${absolute}: model.json is missing.`, absolute, undefined, undefined, 'Pass a run folder (with a student/ subfolder) or the student folder itself.');

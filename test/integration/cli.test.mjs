@@ -198,11 +198,13 @@ describe('train on the sample', () => {
   });
 
   test('run folder holds every file', () => {
-    for (const name of ['status.json', 'config.json', 'metrics.jsonl', 'predictions.jsonl', 'disagreements.jsonl', 'teacher-logits.jsonl', 'report.md', 'report.html', 'student/model.json', 'student/weights.bin', 'student/tokenizer.json', 'student/labels.json', 'checkpoint']) {
+    for (const name of ['status.json', 'config.json', 'metrics.jsonl', 'predictions.jsonl', 'disagreements.jsonl', 'teacher-logits.jsonl', 'report.md', 'report.html', 'student/model.json', 'student/weights.bin', 'student/tokenizer.json', 'student/labels.json']) {
       assert.ok(existsSync(join(firstDir, name)), `${name} is missing from ${firstDir}`);
     }
     const leftovers = readdirSync(firstDir, { recursive: true }).filter((name) => String(name).includes('.tmp-'));
     assert.deepEqual(leftovers, []);
+    // student/ holds the best weights of a finished run, so its checkpoint copy is removed.
+    assert.equal(existsSync(join(firstDir, 'checkpoint')), false);
   });
 
   test('status.json is done', () => {
@@ -452,16 +454,28 @@ describe('invalid settings', () => {
     assert.match(stderr, /bag, cnn, bilstm/);
   });
 
-  test('Hugging Face teacher exits 1', async () => {
+  test('Hugging Face teacher exits 2 before any run', async () => {
     const out = join(temp.dir, 'hf-runs');
     const { code, stderr } = await runCli(['train', '--train', samplePath, '--teacher', 'some/missing-model', '--out', out, '--quiet']);
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.match(stderr, /some\/missing-model/);
     assert.match(stderr, /not supported/);
     assertNoStackTrace(stderr);
-    const [run] = JSON.parse((await runCli(['runs', '--out', out, '--json'])).stdout);
-    assert.equal(run.state, 'failed');
-    assert.match(run.error, /not supported/);
+    const runs = JSON.parse((await runCli(['runs', '--out', out, '--json'])).stdout);
+    assert.deepEqual(runs, []);
+  });
+
+  test('flag names appear in setting errors', async () => {
+    const { code, stderr } = await runCli(['train', '--train', samplePath, '--alpha', '1.5', '--epochs', '0', '--quiet']);
+    assert.equal(code, 2);
+    assert.match(stderr, /--alpha \(loss\.alpha\) = 1\.5 is invalid: expected a number from 0 to 1/);
+    assert.match(stderr, /--epochs \(training\.epochs\) = 0 is invalid: expected an integer from 1 to 1000/);
+  });
+
+  test('runs output survives a closed pipe', async () => {
+    const { code, stderr } = await runCli(['runs', '--out', runsDir], { onSpawn: (child) => child.stdout.destroy() });
+    assert.ok(code === 0, `exit ${code}: ${stderr}`);
+    assert.doesNotMatch(stderr, /EPIPE/);
   });
 });
 

@@ -1,6 +1,7 @@
 // The whole distillation job: data, tokenizer, teacher, student, evaluation and the
 // run folder. The CLI, the training host and the tests all call `runDistillation`.
 import { createRequire } from 'node:module';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DistillConfig } from '../config';
 import type { EventSink, RunEvent } from '../events';
@@ -107,7 +108,8 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     if (teacher) {
       emit({ type: 'stage', stage: 'teacher-predict', message: `Computing ${teacher.description.name} outputs` });
       teacherTrain = await teacher.predict(data.train, { onEvent: emit, signal: options.signal });
-      folder.writeJsonl('teacher-logits.jsonl', data.train.map((e, i) => ({ id: e.id, logits: Array.from(teacherTrain!.logits[i], (v) => Math.round(v * 1e5) / 1e5) })));
+      // Ids are kept as read; `line` lets a copy of the file under another name match by line.
+      folder.writeJsonl('teacher-logits.jsonl', data.train.map((e, i) => ({ id: e.id, line: e.source.line, logits: Array.from(teacherTrain!.logits[i], (v) => Math.round(v * 1e5) / 1e5) })));
       // A soft-label teacher may have outputs for the training rows only; then it has no dev or test scores.
       const covered = (examples: Example[]) => examples.length > 0 && teacher.covers?.(examples) !== false;
       const teacherDev = covered(data.dev) ? await teacher.predict(data.dev) : undefined;
@@ -241,6 +243,9 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       skipped: data.skipped.length,
       settings: config,
     };
+    if (labelSpace.task === 'multilabel' && studentDev.summary.microF1 === 0) {
+      log('warn', `The student predicts no label at the threshold ${threshold} on dev (micro F1 0). Train longer (--epochs), or lower training.multilabelThreshold.`);
+    }
     folder.writeText('report.md', renderMarkdown(reportData));
     folder.writeText('report.html', renderHtml(reportData));
     const description = await describeRun(config, backend, labelSpace, data.counts, { teacher: teacher?.description ?? null, student: studentConfig, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, skipped: data.skipped, problems: data.problems });
@@ -248,6 +253,8 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
 
     teacher?.dispose();
     student.dispose();
+    // student/ holds the best weights now; the checkpoint only matters for runs that stop early.
+    if (state === 'done') rmSync(folder.path('checkpoint'), { recursive: true, force: true });
     const summary: RunSummary = {
       runId: folder.runId,
       runDir: folder.dir,

@@ -83,7 +83,7 @@ function metricRows(data: ReportData): string[][] {
     for (const role of ['teacher', 'student'] as const) {
       const values = data.metrics[role][split];
       if (!values) continue;
-      rows.push([split, role, ...headline(data.task).map(([key]) => fixed(values[key])), fixed(data.agreement[split])]);
+      rows.push([split, role, ...headline(data.task).map(([key]) => fixed(values[key])), role === 'student' ? fixed(data.agreement[split]) : '']);
     }
   }
   return rows;
@@ -106,6 +106,7 @@ export function renderMarkdown(data: ReportData): string {
 
   lines.push('## Metrics', '');
   lines.push(markdownTable(['split', 'model', ...headline(data.task).map(([, name]) => name), 'teacher–student agreement'], metricRows(data)), '');
+  lines.push('ECE: expected calibration error over 15 equal-width confidence bins. Agreement: share of examples where the student predicts the same label (set) as the teacher.', '');
 
   lines.push(`## Per-label scores (${data.detailSplit})`, '');
   lines.push(

@@ -12,6 +12,8 @@ interface SideFileRow {
   id: string;
   values: number[];
   line: number;
+  /** Dataset line the soft label belongs to, when the file gives one (teacher-logits.jsonl does). */
+  sourceLine?: number;
 }
 
 /**
@@ -34,7 +36,9 @@ export async function createSoftLabelTeacher(options: {
 
   const lookup = (example: Example): { values: number[]; where: string } => {
     if (sideFile) {
-      const row = sideFile.get(example.id);
+      // Ids of rows without an id column contain the dataset path, so a copied or moved
+      // file is matched by its line instead.
+      const row = sideFile.get(example.id) ?? (example.id.endsWith(`:${example.source.line}`) ? sideFile.get(`line:${example.source.line}`) : undefined);
       if (!row) {
         throw new DataError(
           `No soft label for row id "${example.id}" (from ${example.source.file}:${example.source.line}).`,
@@ -65,7 +69,7 @@ export async function createSoftLabelTeacher(options: {
     featureDim: undefined,
     trainedOn: new Set<string>(),
     covers(examples: Example[]): boolean {
-      return examples.every((example) => (sideFile ? sideFile.has(example.id) : example.soft !== undefined));
+      return examples.every((example) => (sideFile ? sideFile.has(example.id) || (example.id.endsWith(`:${example.source.line}`) && sideFile.has(`line:${example.source.line}`)) : example.soft !== undefined));
     },
     async predict(examples: Example[]): Promise<TeacherOutputs> {
       const rows = examples.map(lookup);
@@ -126,6 +130,7 @@ async function readSideFile(file: string, k: number): Promise<Map<string, SideFi
     if (line === '') continue;
     let id: string;
     let values: number[];
+    let sourceLine: number | undefined;
     if (jsonl) {
       let record: Record<string, unknown>;
       try {
@@ -139,6 +144,7 @@ async function readSideFile(file: string, k: number): Promise<Map<string, SideFi
       }
       id = String(record.id);
       values = list.map(Number);
+      if (typeof record.line === 'number') sourceLine = record.line;
     } else {
       delimiter ??= line.includes('\t') ? '\t' : ',';
       const cells = line.split(delimiter);
@@ -152,7 +158,8 @@ async function readSideFile(file: string, k: number): Promise<Map<string, SideFi
     if (rows.has(id)) {
       throw new DataError(`Duplicate soft label for id "${id}" (first on line ${rows.get(id)!.line}).`, file, lineNumber, undefined, 'Keep one soft label per row id.');
     }
-    rows.set(id, { id, values, line: lineNumber });
+    rows.set(id, { id, values, line: lineNumber, sourceLine });
+    if (sourceLine !== undefined && !rows.has(`line:${sourceLine}`)) rows.set(`line:${sourceLine}`, { id, values, line: lineNumber, sourceLine });
   }
   return rows;
 }

@@ -148,6 +148,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
       let epochLoss = 0;
       let window = emptyWindow();
       let lastStepEvent = Date.now();
+      let last = { learningRate: settings.learningRate, temperature: settings.loss.temperature, alpha: hasTeacher ? settings.loss.alpha : 0 };
 
       for (const batch of batches) {
         if (hooks.signal?.aborted) {
@@ -160,6 +161,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
         const alpha = hasTeacher ? scheduledValue(settings.loss.alpha, settings.loss.alphaEnd, settings.loss.alphaSchedule, progress) : 0;
         (optimizer as unknown as { learningRate: number }).learningRate = lr;
 
+        last = { learningRate: lr, temperature, alpha };
         const parts = trainStep(model, projection, variables, optimizer, train, batch, settings, { learningRate: lr, temperature, alpha, multilabel, seed: settings.seed * 7919 + step });
         epochLoss += parts.total * batch.length;
         addToWindow(window, parts);
@@ -177,7 +179,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
         if (step % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
       if (window.count > 0) {
-        emit({ type: 'step', role: settings.role, epoch, step, losses: windowMean(window), learningRate: learningRateAt(settings, Math.max(0, step - 1), totalSteps), temperature: settings.loss.temperature, alpha: hasTeacher ? settings.loss.alpha : 0 });
+        emit({ type: 'step', role: settings.role, epoch, step, losses: windowMean(window), ...last });
       }
       if (cancelled) break;
 
