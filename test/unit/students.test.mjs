@@ -214,3 +214,19 @@ test('wasm trains every student', async () => {
     await selectBackend('cpu');
   }
 });
+
+test('every student trains on one-token batches', async () => {
+  // SST-2 has one-word phrases, and length bucketing puts them in a batch of their own.
+  const { tf, selectBackend } = await import('../../out/core/tf/index.js');
+  const { createStudent, defaultStudentConfig } = await import('../../out/core/students/index.js');
+  await selectBackend('cpu');
+  for (const kind of ['bag', 'cnn', 'bilstm']) {
+    const student = createStudent({ ...defaultStudentConfig(kind, 50, 2), embeddingDim: 8, numFilters: 4, lstmUnits: 4, hiddenDim: 4 }, 3);
+    const ids = tf.tensor2d([[5], [7], [9]], [3, 1], 'int32');
+    const { value, grads } = tf.variableGrads(() => tf.mean(student.apply(ids, true).logits), student.variables);
+    assert.ok(Number.isFinite(value.dataSync()[0]), `${kind}: finite loss`);
+    assert.equal(Object.keys(grads).length, student.variables.length, `${kind}: a gradient for every variable`);
+    tf.dispose([ids, value, ...Object.values(grads)]);
+    student.dispose();
+  }
+});

@@ -56,8 +56,11 @@ export class BiLstmStudent extends StudentBase {
     const flat = tf.reshape(timeMajor, [time * batch, this.config.embeddingDim]) as tf.Tensor2D;
     const projected = tf.reshape(dense(flat, this.inputKernel, this.lstmBias), [time, batch, 8 * units]);
     const [forwardInputs, backwardInputs] = tf.split(projected, 2, 2);
-    const forwardSteps = tf.unstack(forwardInputs) as tf.Tensor2D[];
-    const backwardSteps = tf.unstack(backwardInputs) as tf.Tensor2D[];
+    // tfjs 4.22's Unpack gradient fails for a single slice ("Argument tensors passed to
+    // stack must be a Tensor[]"), so one-token batches are reshaped instead.
+    const unstackTime = (x: tf.Tensor): tf.Tensor2D[] => (time === 1 ? [tf.reshape(x, [batch, 4 * units]) as tf.Tensor2D] : (tf.unstack(x) as tf.Tensor2D[]));
+    const forwardSteps = unstackTime(forwardInputs);
+    const backwardSteps = unstackTime(backwardInputs);
     const stepMasks = tf.unstack(tf.expandDims(tf.transpose(mask), 2)) as tf.Tensor2D[];
 
     const zeros = tf.zeros([batch, units]) as tf.Tensor2D;
