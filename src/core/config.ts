@@ -104,6 +104,8 @@ export interface DistillConfig {
     seed: number;
     /** Threshold on a sigmoid probability for multi-label predictions. */
     multilabelThreshold: number;
+    /** Choose the multi-label threshold with the best dev micro F1 instead of `multilabelThreshold`. */
+    tuneThreshold: boolean;
     /** Teacher confidence at or above which a contradicted gold label is flagged as a possible error. */
     labelErrorConfidence: number;
   };
@@ -195,6 +197,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   S({ section: 'training', key: 'metric', type: 'string', default: 'accuracy', enum: ['accuracy', 'macroF1', 'weightedF1', 'microF1', 'loss'], description: 'Dev metric for early stopping and the best checkpoint (multi-label runs use microF1 for accuracy).' }),
   S({ section: 'training', key: 'seed', type: 'integer', default: 42, minimum: 0, maximum: 2147483647, description: 'Random seed for splits, initialisation, shuffling and dropout.' }),
   S({ section: 'training', key: 'multilabelThreshold', type: 'number', default: 0.5, minimum: 0.01, maximum: 0.99, description: 'Sigmoid probability at or above which a label is predicted in multi-label runs.' }),
+  S({ section: 'training', key: 'tuneThreshold', type: 'boolean', default: true, description: 'Multi-label runs: use the threshold (0.05 to 0.95) with the best dev micro F1, chosen separately for teacher and student, instead of multilabelThreshold.' }),
   S({ section: 'training', key: 'labelErrorConfidence', type: 'number', default: 0.9, minimum: 0.5, maximum: 1, description: 'Teacher confidence at or above which a contradicted gold label is flagged as a possible label error.' }),
 
   S({ section: 'hardware', key: 'backend', type: 'string', default: 'auto', enum: ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], description: 'TensorFlow.js backend; auto tries tfjs-node-gpu, tfjs-node, then wasm.' }),

@@ -31,7 +31,9 @@ export interface DisagreementRecord extends PredictionRecord {
 export interface CompareOptions {
   task: TaskKind;
   labelNames: string[];
+  /** Multi-label decision threshold of the student, and of the teacher when it differs. */
   threshold: number;
+  teacherThreshold?: number;
   labelErrorConfidence: number;
   trainedOn: ReadonlySet<string>;
 }
@@ -72,7 +74,7 @@ export function compareExamples(
       return;
     }
     const teacher = teacherProbabilities[i];
-    const teacherLabels = predictedLabels(teacher, options.task, options.threshold);
+    const teacherLabels = predictedLabels(teacher, options.task, options.teacherThreshold ?? options.threshold);
     const record: PredictionRecord = {
       split,
       id: example.id,

@@ -101,6 +101,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     checkCancelled(options.signal, folder);
 
     const threshold = config.training.multilabelThreshold;
+    const tune = labelSpace.task === 'multilabel' && config.training.tuneThreshold;
     const k = labelSpace.names.length;
     const goldOf = (examples: Example[]) => examples.map((e) => e.labels ?? []);
     let teacherTrain: TeacherOutputs | undefined;
@@ -114,9 +115,11 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       const covered = (examples: Example[]) => examples.length > 0 && teacher.covers?.(examples) !== false;
       const teacherDev = covered(data.dev) ? await teacher.predict(data.dev) : undefined;
       const teacherTest = covered(data.test) ? await teacher.predict(data.test) : undefined;
+      // Test is scored at the threshold chosen on dev, never tuned on test itself.
+      const devEvaluation = teacherDev ? evaluateLogits(teacherDev.logits, goldOf(data.dev), labelSpace.task, k, tune ? 'tune' : threshold) : undefined;
       teacherEval = {
-        dev: teacherDev ? evaluateLogits(teacherDev.logits, goldOf(data.dev), labelSpace.task, k, threshold) : undefined,
-        test: teacherTest ? evaluateLogits(teacherTest.logits, goldOf(data.test), labelSpace.task, k, threshold) : undefined,
+        dev: devEvaluation,
+        test: teacherTest ? evaluateLogits(teacherTest.logits, goldOf(data.test), labelSpace.task, k, devEvaluation?.threshold ?? threshold) : undefined,
       };
       if (teacherEval.dev) log('info', `Teacher dev ${formatHeadline(teacherEval.dev, labelSpace.task)}.`);
       else log('info', 'The teacher has no outputs for the dev rows, so it is not scored.');
@@ -153,6 +156,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
         metric: config.training.metric,
         seed: config.training.seed,
         multilabelThreshold: threshold,
+        tuneThreshold: tune,
         loss: config.loss,
       },
       {
@@ -168,10 +172,13 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
 
     emit({ type: 'stage', stage: 'evaluate', message: 'Evaluating teacher and student' });
     const studentDev = result.bestDev;
-    const studentTest = data.test.length > 0 ? evaluateLogits(predictModel(student, encode(data.test.map((e) => e.text))).logits, goldOf(data.test), labelSpace.task, k, threshold) : undefined;
+    const studentThreshold = studentDev.threshold;
+    const teacherThreshold = teacherEval?.dev?.threshold ?? threshold;
+    if (tune) log('info', `Multi-label thresholds chosen on dev: student ${studentThreshold}, teacher ${teacherThreshold}.`);
+    const studentTest = data.test.length > 0 ? evaluateLogits(predictModel(student, encode(data.test.map((e) => e.text))).logits, goldOf(data.test), labelSpace.task, k, studentThreshold) : undefined;
     const studentTrainProbabilities = predictModel(student, trainIds).logits.map((row) => toProbabilities(row, labelSpace.task));
 
-    const compareOptions = { task: labelSpace.task, labelNames: labelSpace.names, threshold, labelErrorConfidence: config.training.labelErrorConfidence, trainedOn: teacher?.trainedOn ?? new Set<string>() };
+    const compareOptions = { task: labelSpace.task, labelNames: labelSpace.names, threshold: studentThreshold, teacherThreshold, labelErrorConfidence: config.training.labelErrorConfidence, trainedOn: teacher?.trainedOn ?? new Set<string>() };
     const comparisons = [
       compareExamples('train', studentRows, teacherTrain?.logits.map((row) => toProbabilities(row, labelSpace.task)), studentTrainProbabilities, compareOptions),
       compareExamples('dev', data.dev, teacherEval?.dev?.probabilities, studentDev.probabilities, compareOptions),
@@ -183,7 +190,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     emit({ type: 'stage', stage: 'save', message: `Writing ${folder.dir}` });
     await saveStudent(student, folder.path('student'));
     await tokenizer.save(folder.path('student/tokenizer.json'));
-    folder.writeJson('student/labels.json', { task: labelSpace.task, labels: labelSpace.names, multilabelThreshold: threshold, maxLength: config.data.maxLength, ngrams: config.student.kind === 'bag' ? config.student.ngrams : 1, ngramBuckets: config.student.kind === 'bag' ? config.student.ngramBuckets : 0 });
+    folder.writeJson('student/labels.json', { task: labelSpace.task, labels: labelSpace.names, multilabelThreshold: studentThreshold, maxLength: config.data.maxLength, ngrams: config.student.kind === 'bag' ? config.student.ngrams : 1, ngramBuckets: config.student.kind === 'bag' ? config.student.ngramBuckets : 0 });
     folder.writeJsonl('predictions.jsonl', predictions);
     folder.writeJsonl('disagreements.jsonl', disagreements);
 
@@ -195,8 +202,8 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       student: { dev: studentDev.summary, ...(studentTest ? { test: studentTest.summary } : {}) },
     };
     const agreementBySplit: Partial<Record<'dev' | 'test', number>> = {
-      ...(teacherEval?.dev ? { dev: agreementOf(teacherEval.dev, studentDev, labelSpace.task, threshold) } : {}),
-      ...(teacherEval?.test && studentTest ? { test: agreementOf(teacherEval.test, studentTest, labelSpace.task, threshold) } : {}),
+      ...(teacherEval?.dev ? { dev: agreementOf(teacherEval.dev, studentDev, labelSpace.task) } : {}),
+      ...(teacherEval?.test && studentTest ? { test: agreementOf(teacherEval.test, studentTest, labelSpace.task) } : {}),
     };
     for (const role of ['teacher', 'student'] as const) {
       for (const [split, values] of Object.entries(metrics[role])) folder.appendJsonl('metrics.jsonl', { type: 'final', role, split, ...values, agreement: agreementBySplit[split as 'dev' | 'test'] });
@@ -224,8 +231,8 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       agreement: agreementBySplit,
       detailSplit,
       perLabel: {
-        teacher: detailTeacher ? perLabelScores(goldOf(detailExamples), detailTeacher, labelSpace, threshold) : [],
-        student: perLabelScores(goldOf(detailExamples), detailStudent, labelSpace, threshold),
+        teacher: detailTeacher ? perLabelScores(goldOf(detailExamples), detailTeacher, labelSpace) : [],
+        student: perLabelScores(goldOf(detailExamples), detailStudent, labelSpace),
       },
       confusion: labelSpace.task === 'multilabel' ? undefined : confusionOf(goldOf(detailExamples), detailTeacher, detailStudent, k),
       steps,
@@ -244,7 +251,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       settings: config,
     };
     if (labelSpace.task === 'multilabel' && studentDev.summary.microF1 === 0) {
-      log('warn', `The student predicts no label at the threshold ${threshold} on dev (micro F1 0). Train longer (--epochs), or lower training.multilabelThreshold.`);
+      log('warn', `The student predicts no label at the threshold ${studentThreshold} on dev (micro F1 0). Train longer (--epochs), or lower training.multilabelThreshold.`);
     }
     folder.writeText('report.md', renderMarkdown(reportData));
     folder.writeText('report.html', renderHtml(reportData));
@@ -329,16 +336,16 @@ function predictedIndex(evaluation: Evaluation): number[] {
   return evaluation.probabilities.map((p) => argmax(p));
 }
 
-function agreementOf(teacher: Evaluation, student: Evaluation, task: TaskKind, threshold: number): number {
+function agreementOf(teacher: Evaluation, student: Evaluation, task: TaskKind): number {
   if (task !== 'multilabel') return agreement(predictedIndex(teacher), predictedIndex(student));
-  const t = thresholdMultilabel(teacher.probabilities, threshold).map((labels) => labels.join(','));
-  const s = thresholdMultilabel(student.probabilities, threshold).map((labels) => labels.join(','));
+  const t = thresholdMultilabel(teacher.probabilities, teacher.threshold).map((labels) => labels.join(','));
+  const s = thresholdMultilabel(student.probabilities, student.threshold).map((labels) => labels.join(','));
   return t.filter((labels, i) => labels === s[i]).length / Math.max(1, t.length);
 }
 
-function perLabelScores(gold: number[][], evaluation: Evaluation, labelSpace: LabelSpace, threshold: number): PerLabelScores[] {
+function perLabelScores(gold: number[][], evaluation: Evaluation, labelSpace: LabelSpace): PerLabelScores[] {
   if (labelSpace.task === 'multilabel') {
-    return multilabelReport(gold, thresholdMultilabel(evaluation.probabilities, threshold), labelSpace.names.length, labelSpace.names).perLabel;
+    return multilabelReport(gold, thresholdMultilabel(evaluation.probabilities, evaluation.threshold), labelSpace.names.length, labelSpace.names).perLabel;
   }
   return classificationReport(gold.map((g) => g[0]), predictedIndex(evaluation), labelSpace.names).perClass;
 }

@@ -5,6 +5,35 @@ import type { TaskKind } from '../types';
 import { summarizeMetrics, type MetricSummary } from './summary';
 import { planBatches, padBatch } from './batches';
 
+/** Candidate multi-label thresholds searched on dev: 0.05, 0.10 … 0.95. */
+const THRESHOLD_GRID = Array.from({ length: 19 }, (_, i) => Number((0.05 * (i + 1)).toFixed(2)));
+
+/**
+ * Returns the global multi-label threshold with the highest micro F1 on `gold`, the usual
+ * calibration for sigmoid outputs whose labels are rare (GoEmotions: 28 labels, most
+ * rows have one). Ties go to the threshold nearest 0.5.
+ */
+export function tuneThreshold(probabilities: Float32Array[], gold: number[][]): number {
+  let best = { threshold: 0.5, f1: -1 };
+  for (const threshold of [...THRESHOLD_GRID].sort((a, b) => Math.abs(a - 0.5) - Math.abs(b - 0.5))) {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    probabilities.forEach((p, i) => {
+      const positive = new Set(gold[i]);
+      for (let c = 0; c < p.length; c++) {
+        const predicted = p[c] >= threshold;
+        if (predicted && positive.has(c)) tp++;
+        else if (predicted) fp++;
+        else if (positive.has(c)) fn++;
+      }
+    });
+    const f1 = tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+    if (f1 > best.f1) best = { threshold, f1 };
+  }
+  return best.threshold;
+}
+
 export interface Evaluation {
   /** Mean cross-entropy (binary cross-entropy per label for multi-label) on the gold labels. */
   loss: number;
@@ -12,6 +41,8 @@ export interface Evaluation {
   /** Class probabilities per example (softmax, or per-label sigmoid for multi-label). */
   probabilities: Float32Array[];
   logits: Float32Array[];
+  /** Multi-label decision threshold the summary used. */
+  threshold: number;
 }
 
 const INFERENCE_BATCH = 256;
@@ -47,13 +78,15 @@ export function toProbabilities(logits: Float32Array, task: TaskKind): Float32Ar
   return exp.map((e) => e / sum);
 }
 
-export function evaluateModel(model: Student, ids: Int32Array[], gold: number[][], task: TaskKind, numClasses: number, threshold: number): Evaluation {
+/** `threshold: 'tune'` picks the multi-label threshold that maximizes micro F1 on this split. */
+export function evaluateModel(model: Student, ids: Int32Array[], gold: number[][], task: TaskKind, numClasses: number, threshold: number | 'tune'): Evaluation {
   const { logits } = predictModel(model, ids);
   return evaluateLogits(logits, gold, task, numClasses, threshold);
 }
 
-export function evaluateLogits(logits: Float32Array[], gold: number[][], task: TaskKind, numClasses: number, threshold: number): Evaluation {
+export function evaluateLogits(logits: Float32Array[], gold: number[][], task: TaskKind, numClasses: number, thresholdOption: number | 'tune'): Evaluation {
   const probabilities = logits.map((row) => toProbabilities(row, task));
+  const threshold = thresholdOption === 'tune' ? (task === 'multilabel' && gold.length > 0 ? tuneThreshold(probabilities, gold) : 0.5) : thresholdOption;
   let loss = 0;
   probabilities.forEach((p, i) => {
     if (task === 'multilabel') {
@@ -66,5 +99,5 @@ export function evaluateLogits(logits: Float32Array[], gold: number[][], task: T
     }
   });
   loss /= Math.max(1, probabilities.length);
-  return { loss, summary: summarizeMetrics(task, gold, probabilities, threshold), probabilities, logits };
+  return { loss, summary: summarizeMetrics(task, gold, probabilities, threshold), probabilities, logits, threshold };
 }

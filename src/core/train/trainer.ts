@@ -53,6 +53,8 @@ export interface TrainSettings {
   metric: 'accuracy' | 'macroF1' | 'weightedF1' | 'microF1' | 'loss';
   seed: number;
   multilabelThreshold: number;
+  /** Pick the multi-label threshold with the best dev micro F1 each epoch instead of `multilabelThreshold`. */
+  tuneThreshold?: boolean;
   loss: LossSettings;
 }
 
@@ -183,7 +185,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
       }
       if (cancelled) break;
 
-      const evaluation = evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.multilabelThreshold);
+      const evaluation = evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.tuneThreshold ? 'tune' : settings.multilabelThreshold);
       const score = scoreOf(evaluation, settings.metric, settings.task);
       const improved = best === undefined || score > best.score;
       const record: EpochRecord = {
@@ -219,7 +221,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
 
   if (!best) {
     // Cancelled before the first epoch ended: evaluate what there is.
-    const evaluation = evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.multilabelThreshold);
+    const evaluation = evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.tuneThreshold ? 'tune' : settings.multilabelThreshold);
     return { history, bestEpoch: 0, bestScore: scoreOf(evaluation, settings.metric, settings.task), stoppedEarly, cancelled, bestDev: evaluation };
   }
   model.setWeights(best.weights);
