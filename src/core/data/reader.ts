@@ -207,6 +207,15 @@ export async function inspectDataset(path: string, options: ReadOptions = {}): P
       problems.push({ severity: 'error', file: plan.file, message: `Label "${token}" is not in the label names file (${space.names.length} names).`, hint: 'Fix the label or the names file (--label-names).' });
     }
   }
+  const present = counts.filter((c) => c.count > 0);
+  if (rows > 0 && present.length === 1) {
+    problems.push({
+      severity: 'warning',
+      file: plan.file,
+      message: `Every row has the label "${present[0].label}"; a classifier needs at least two labels, so this file alone cannot train one.`,
+      hint: plan.fixedLabel !== undefined ? 'Files such as rt-polarity.pos and rt-polarity.neg hold one label each: join them into one file, or use a folder with one subfolder per label.' : 'Check the label column (--label-column).',
+    });
+  }
   const preview: Example[] = [];
   for (const record of firstRecords) {
     if (checks.idsRepeat) record.id = `${record.file}:${record.line}`;

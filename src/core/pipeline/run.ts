@@ -1,7 +1,7 @@
 // The whole distillation job: data, tokenizer, teacher, student, evaluation and the
 // run folder. The CLI, the training host and the tests all call `runDistillation`.
 import { createRequire } from 'node:module';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DistillConfig } from '../config';
 import type { EventSink, RunEvent } from '../events';
@@ -15,7 +15,7 @@ import { trainModel, type EpochRecord } from '../train/trainer';
 import { evaluateLogits, predictModel, toProbabilities, type Evaluation } from '../train/evaluate';
 import { RunFolder, hashPath, makeRunId } from '../runs/store';
 import { renderHtml, renderMarkdown, type PerLabelScores, type ReportData, type StepPoint } from '../runs/report';
-import type { Example, LabelSpace, TaskKind } from '../types';
+import { DataError, type Example, type LabelSpace, type TaskKind } from '../types';
 import { buildEncoder, prepareData } from './prepare';
 import { compareExamples, type DisagreementRecord, type PredictionRecord, type SplitName } from './disagreements';
 
@@ -63,6 +63,13 @@ function packageVersions(): Record<string, string> {
 
 export async function runDistillation(config: DistillConfig, options: RunOptions = {}): Promise<RunSummary> {
   const started = Date.now();
+  // A mistyped path should not leave a failed run folder behind.
+  for (const key of ['train', 'dev', 'test', 'transfer'] as const) {
+    const path = config.data[key];
+    if (path !== undefined && !existsSync(path)) {
+      throw new DataError('File not found.', resolve(path), undefined, undefined, `Check the --${key} path; relative paths are resolved from ${process.cwd()}.`);
+    }
+  }
   const folder = RunFolder.create(config.output.runsDir, config.output.runId || makeRunId(config.data.train, config.student.kind));
   // Lists of runs show the dataset and student even for a run that dies early.
   folder.writeStatus({ ...folder.readStatus(), summary: { dataset: config.data.train, student: config.student.kind, teacher: config.teacher.kind } });
