@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { readDataset } from '../../out/core/data/index.js';
 import { buildTokenizer, StudentTokenizer } from '../../out/core/tokenize/index.js';
 import { tf } from '../../out/core/tf/index.js';
+import { createRng } from '../../out/core/random.js';
 
 const execFileAsync = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -60,17 +61,8 @@ export async function removeDir(dir) {
   await rm(dir, { recursive: true, force: true });
 }
 
-/** Mulberry32: a small seeded generator, so every repetition gets the same synthetic batches. */
-export function seededRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The engine's seeded generator, so every repetition gets the same synthetic batches. */
+export const seededRandom = createRng;
 
 /**
  * Returns the row lengths of `count` batches the way torch_peer.py's make_batches picks

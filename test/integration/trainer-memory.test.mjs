@@ -7,22 +7,14 @@ import assert from 'node:assert/strict';
 import { tf, selectBackend } from '../../out/core/tf/index.js';
 import { createStudent, defaultStudentConfig } from '../../out/core/students/index.js';
 import { trainModel } from '../../out/core/train/trainer.js';
+import { createRng } from '../../out/core/random.js';
 
 const VOCAB = 40;
 const TEACHER_FEATURE_DIM = 12;
 const EPOCHS = 5;
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so every run gets the same data. */
-function random(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers in [0, 1), so every run gets the same data. */
+const random = createRng;
 
 /**
  * Builds token ids 2..VOCAB-1 with lengths 3..10. The gold labels follow from the ids, so
