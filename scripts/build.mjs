@@ -28,41 +28,12 @@ function listSources(dir) {
 
 const watch = process.argv.includes('--watch');
 
+const bundle = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
+
 await Promise.all([
-  build({
-    entryPoints: ['src/cli/main.ts'],
-    outfile: 'dist/cli.js',
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: true,
-    external: bundledExternal,
-    banner: { js: '#!/usr/bin/env node' },
-    logLevel: 'warning',
-  }),
-  build({
-    entryPoints: ['src/extension/extension.ts'],
-    outfile: 'dist/extension.js',
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: true,
-    external,
-    logLevel: 'warning',
-  }),
-  build({
-    entryPoints: ['src/host/main.ts'],
-    outfile: 'dist/host.js',
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: true,
-    external: bundledExternal,
-    logLevel: 'warning',
-  }),
+  build({ ...bundle, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', external: bundledExternal, banner: { js: '#!/usr/bin/env node' } }),
+  build({ ...bundle, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external }),
+  build({ ...bundle, entryPoints: ['src/host/main.ts'], outfile: 'dist/host.js', external: bundledExternal }),
   build({
     entryPoints: listSources('src'),
     outdir: 'out',

@@ -114,7 +114,9 @@ function readOptionsFromFlags(flags: ReadFlags): ReadOptions {
 }
 
 function parseDelimiter(value: string): string {
-  const delimiter = value === '\\t' || value === 'tab' ? '\t' : value === 'space' ? ' ' : value;
+  let delimiter = value;
+  if (value === '\\t' || value === 'tab') delimiter = '\t';
+  if (value === 'space') delimiter = ' ';
   if ([...delimiter].length !== 1) throw new InvalidArgumentError(`--delimiter must be one character (or "\\t", "tab", "space"), got "${value}".`);
   return delimiter;
 }

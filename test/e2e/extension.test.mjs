@@ -33,7 +33,7 @@ before(() => {
 
 after(() => temp?.cleanup());
 
-/** Right-click the sample and answer the five steps of the distill flow. */
+/** Right-click the sample and pick an item in each of the five steps of the distill flow. */
 async function distillSample(page, teacherLabel) {
   await runCommand(page, 'View: Show Explorer');
   await explorerContextMenu(page, sampleName, 'Distill Sentiment Model…');

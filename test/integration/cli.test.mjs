@@ -203,7 +203,7 @@ describe('train on the sample', () => {
     }
     const leftovers = readdirSync(firstDir, { recursive: true }).filter((name) => String(name).includes('.tmp-'));
     assert.deepEqual(leftovers, []);
-    // student/ holds the best weights of a finished run, so its checkpoint copy is removed.
+    // student/ contains the best weights of a finished run, so its checkpoint copy is removed.
     assert.equal(existsSync(join(firstDir, 'checkpoint')), false);
   });
 

@@ -99,7 +99,9 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     const { labelSpace } = data;
     log('info', `Task ${labelSpace.task} with ${labelSpace.names.length} labels; train ${data.counts.train} (${data.counts.trainGold} gold for the student), dev ${data.counts.dev}, test ${data.counts.test}.`);
 
-    folder.writeJson('config.json', await describeRun(config, backend, labelSpace, data.counts, null));
+    // Hashed once, before training, so config.json names the bytes the run actually read.
+    const files = await hashDataFiles(config);
+    folder.writeJson('config.json', describeRun(config, files, backend, labelSpace, data.counts, null));
 
     emit({ type: 'stage', stage: 'tokenize', message: config.student.tokenizerFile ? `Loading the tokenizer ${config.student.tokenizerFile}` : 'Building the student tokenizer' });
     const { tokenizer, encode, inputVocabSize } = await buildEncoder(config, data.train.map((e) => e.text), config.student.kind);
@@ -262,12 +264,12 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     }
     folder.writeText('report.md', renderMarkdown(reportData));
     folder.writeText('report.html', renderHtml(reportData));
-    const description = await describeRun(config, backend, labelSpace, data.counts, { teacher: teacher?.description ?? null, student: studentConfig, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, skipped: data.skipped, problems: data.problems });
+    const description = describeRun(config, files, backend, labelSpace, data.counts, { teacher: teacher?.description ?? null, student: studentConfig, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, skipped: data.skipped, problems: data.problems });
     folder.writeJson('config.json', description);
 
     teacher?.dispose();
     student.dispose();
-    // student/ holds the best weights now; the checkpoint only matters for runs that stop early.
+    // student/ now contains the best weights; the checkpoint only matters for runs that stop early.
     if (state === 'done') rmSync(folder.path('checkpoint'), { recursive: true, force: true });
     const summary: RunSummary = {
       runId: folder.runId,
@@ -330,12 +332,18 @@ async function createTeacher(
   }
 }
 
-async function describeRun(config: DistillConfig, backend: BackendInfo, labelSpace: LabelSpace, counts: object, extra: Record<string, unknown> | null): Promise<Record<string, unknown>> {
-  const files: Record<string, { path: string; sha256: string }> = {};
+type DataFiles = Record<string, { path: string; sha256: string }>;
+
+async function hashDataFiles(config: DistillConfig): Promise<DataFiles> {
+  const files: DataFiles = {};
   for (const key of ['train', 'dev', 'test', 'transfer'] as const) {
     const path = config.data[key];
     if (path) files[key] = { path: resolve(path), sha256: await hashPath(path) };
   }
+  return files;
+}
+
+function describeRun(config: DistillConfig, files: DataFiles, backend: BackendInfo, labelSpace: LabelSpace, counts: object, extra: Record<string, unknown> | null): Record<string, unknown> {
   return { settings: config, data: { files, counts, task: labelSpace.task, labels: labelSpace.names }, backend, versions: packageVersions(), ...(extra ?? {}) };
 }
 

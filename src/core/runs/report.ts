@@ -1,18 +1,14 @@
 // report.md and a self-contained report.html (inline SVG, no scripts) for a run.
+import type { LossBreakdown } from '../events';
 import type { EpochRecord } from '../train/trainer';
 import type { DisagreementRecord } from '../pipeline/disagreements';
 import type { DataProblem, TaskKind } from '../types';
 import { barChart, escapeXml, heatmap, lineChart, seriesColor, type Series } from './svg';
 
-export interface StepPoint {
+/** One `step` event's mean loss terms, as plotted in the loss curves. */
+export interface StepPoint extends LossBreakdown {
   role: 'teacher' | 'student';
   step: number;
-  total: number;
-  ce?: number;
-  kd?: number;
-  logitMse?: number;
-  feature?: number;
-  gradientMatching?: number;
   learningRate: number;
 }
 

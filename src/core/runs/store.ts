@@ -1,5 +1,5 @@
 // One folder per run. Every file is written to a temporary name and renamed into
-// place, so a reader never sees half a file; `status.json` says whether the run is
+// place, so a reader never gets half a file. `status.json` records whether the run is
 // running, done, failed or cancelled, and a run whose process died is reported failed.
 import { createHash } from 'node:crypto';
 import { appendFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -86,7 +86,8 @@ export function evaluateModel(model: Student, ids: Int32Array[], gold: number[][
 
 export function evaluateLogits(logits: Float32Array[], gold: number[][], task: TaskKind, numClasses: number, thresholdOption: number | 'tune'): Evaluation {
   const probabilities = logits.map((row) => toProbabilities(row, task));
-  const threshold = thresholdOption === 'tune' ? (task === 'multilabel' && gold.length > 0 ? tuneThreshold(probabilities, gold) : 0.5) : thresholdOption;
+  let threshold = thresholdOption === 'tune' ? 0.5 : thresholdOption;
+  if (thresholdOption === 'tune' && task === 'multilabel' && gold.length > 0) threshold = tuneThreshold(probabilities, gold);
   let loss = 0;
   probabilities.forEach((p, i) => {
     if (task === 'multilabel') {

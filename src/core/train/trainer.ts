@@ -6,6 +6,7 @@ import type { Student } from '../students';
 import * as losses from '../losses';
 import type { EventSink, LossBreakdown } from '../events';
 import type { TaskKind } from '../types';
+import type { DistillConfig } from '../config';
 import { planBatches, padBatch } from './batches';
 import { evaluateModel, type Evaluation } from './evaluate';
 
@@ -25,18 +26,8 @@ export interface DevSet {
   gold: number[][];
 }
 
-export interface LossSettings {
-  temperature: number;
-  temperatureEnd?: number;
-  temperatureSchedule: 'constant' | 'linear';
-  alpha: number;
-  alphaEnd?: number;
-  alphaSchedule: 'constant' | 'linear';
-  logitMseWeight: number;
-  featureWeight: number;
-  featureLoss: 'mse' | 'cosine';
-  gradientMatchingWeight: number;
-}
+/** The loss section of a run's settings, described field by field in config.ts. */
+export type LossSettings = DistillConfig['loss'];
 
 export interface TrainSettings {
   role: 'teacher' | 'student';
