@@ -86,7 +86,7 @@ const QUOTED_LITERAL = /^(['"])((?:(?!\1)[^\\\n]|\\.)*)\1/;
 const COMMENTED_MESSAGE = /^\{\s*message:\s*(['"])((?:(?!\1)[^\\\n]|\\.)*)\1/;
 
 /**
- * Finds every `vscode.l10n.t(...)` call in src/extension. A quoted literal
+ * Finds every `l10n.t(...)` call in src/extension and webview/. A quoted literal
  * first argument yields `{ message }`, and the `{ message: '…', comment: … }`
  * form yields `{ message, commented: true }`. Any other first argument yields
  * `{ unreadable }`, because this test reads only quoted literals and `npm run l10n`
@@ -94,7 +94,8 @@ const COMMENTED_MESSAGE = /^\{\s*message:\s*(['"])((?:(?!\1)[^\\\n]|\\.)*)\1/;
  */
 function findL10nCalls() {
   const calls = [];
-  for (const file of listTypeScriptFiles(join(repoRoot, 'src', 'extension'))) {
+  const files = [...listTypeScriptFiles(join(repoRoot, 'src', 'extension')), ...listTypeScriptFiles(join(repoRoot, 'webview'))];
+  for (const file of files) {
     const source = readFileSync(file, 'utf8');
     for (const call of source.matchAll(L10N_CALL)) {
       const start = call.index + call[0].length;
