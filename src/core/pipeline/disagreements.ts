@@ -9,6 +9,7 @@ export interface PredictionRecord {
   split: SplitName;
   id: string;
   source: SourceLocation;
+  text: string;
   /** Gold label names; null for texts without a gold label. */
   gold: string[] | null;
   /** Null when the run had no teacher. */
@@ -16,10 +17,6 @@ export interface PredictionRecord {
   student: { labels: string[]; probabilities: number[] };
   /** KL(teacher ‖ student) in nats, summed over labels for multi-label tasks; 0 without a teacher. */
   kl: number;
-}
-
-export interface DisagreementRecord extends PredictionRecord {
-  text: string;
   /** The teacher's and the student's predicted labels differ. */
   teacherStudentDisagree: boolean;
   /** The teacher contradicts the gold label with confidence at or above the threshold. */
@@ -27,6 +24,9 @@ export interface DisagreementRecord extends PredictionRecord {
   /** The teacher saw this example's gold label in training, so its confident contradiction is weaker evidence. */
   teacherTrainedOnExample: boolean;
 }
+
+/** A prediction where the teacher and the student disagree, or the teacher contradicts the gold label. */
+export type DisagreementRecord = PredictionRecord;
 
 export interface CompareOptions {
   task: TaskKind;
@@ -69,8 +69,9 @@ export function compareExamples(
   examples.forEach((example, i) => {
     const student = studentProbabilities[i];
     const studentLabels = predictedLabels(student, options.task, options.threshold);
+    const gold = example.labels ? names(example.labels) : null;
     if (!teacherProbabilities) {
-      predictions.push({ split, id: example.id, source: example.source, gold: example.labels ? names(example.labels) : null, teacher: null, student: { labels: names(studentLabels), probabilities: Array.from(student, round) }, kl: 0 });
+      predictions.push({ split, id: example.id, source: example.source, text: example.text, gold, teacher: null, student: { labels: names(studentLabels), probabilities: Array.from(student, round) }, kl: 0, teacherStudentDisagree: false, possibleLabelError: false, teacherTrainedOnExample: false });
       return;
     }
     const teacher = teacherProbabilities[i];
@@ -79,24 +80,17 @@ export function compareExamples(
       split,
       id: example.id,
       source: example.source,
-      gold: example.labels ? names(example.labels) : null,
+      text: example.text,
+      gold,
       teacher: { labels: names(teacherLabels), probabilities: Array.from(teacher, round) },
       student: { labels: names(studentLabels), probabilities: Array.from(student, round) },
       kl: round(divergence(teacher, student, options.task)),
+      teacherStudentDisagree: teacherLabels.join(',') !== studentLabels.join(','),
+      possibleLabelError: example.labels !== null && contradictsGold(teacher, example.labels, options),
+      teacherTrainedOnExample: options.trainedOn.has(example.id),
     };
     predictions.push(record);
-
-    const disagree = teacherLabels.join(',') !== studentLabels.join(',');
-    const possibleLabelError = example.labels !== null && contradictsGold(teacher, example.labels, options);
-    if (disagree || possibleLabelError) {
-      disagreements.push({
-        ...record,
-        text: example.text,
-        teacherStudentDisagree: disagree,
-        possibleLabelError,
-        teacherTrainedOnExample: options.trainedOn.has(example.id),
-      });
-    }
+    if (record.teacherStudentDisagree || record.possibleLabelError) disagreements.push(record);
   });
   disagreements.sort((a, b) => b.kl - a.kl);
   return { predictions, disagreements };

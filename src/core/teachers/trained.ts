@@ -60,7 +60,7 @@ export async function trainTeacher(options: {
     description: {
       kind: 'trained',
       name: `${architecture} (trained in the run)`,
-      details: { architecture, ...modelConfig, ngrams, epochs: config.teacher.epochs, bestEpoch: training.bestEpoch, learningRate: config.teacher.learningRate },
+      details: { architecture, ...modelConfig, ngrams, epochs: config.teacher.epochs, bestEpoch: training.bestEpoch, learningRate: config.teacher.learningRate, parameters: model.variables.reduce((sum, variable) => sum + variable.size, 0) },
     },
     task: labelSpace.task,
     labelNames: labelSpace.names,

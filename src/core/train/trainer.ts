@@ -73,6 +73,8 @@ export interface TrainHooks {
   signal?: AbortSignal;
   /** Called after an epoch that improved the metric, while the model contains the new best weights. */
   onBest?: (epoch: number) => Promise<void>;
+  /** Receives each epoch's dev evaluation (the dashboard's per-epoch confusion matrices come from it). */
+  onEvaluation?: (epoch: number, evaluation: Evaluation) => void;
   /** Interval between `step` events, in milliseconds. */
   stepEventIntervalMs?: number;
 }
@@ -177,6 +179,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
       if (cancelled) break;
 
       const evaluation = evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.tuneThreshold ? 'tune' : settings.multilabelThreshold);
+      hooks.onEvaluation?.(epoch, evaluation);
       const score = scoreOf(evaluation, settings.metric, settings.task);
       const improved = best === undefined || score > best.score;
       const record: EpochRecord = {
