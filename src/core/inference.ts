@@ -39,13 +39,23 @@ export function resolveStudentDir(path: string): string {
   throw new DataError(`No saved student in ${absolute}: model.json is missing.`, absolute, undefined, undefined, 'Pass a run folder (with a student/ subfolder) or the student folder itself.');
 }
 
+/** Runs `load`; a failure (truncated JSON, short weights file) becomes a DataError naming `file`, so the CLI reports it like other damaged input. */
+async function damagedAsDataError<T>(file: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (error instanceof DataError) throw error;
+    throw new DataError(`The student could not be loaded: ${(error as Error).message}`, file, undefined, undefined, 'The student folder is damaged or incomplete; train the run again, or use an exported copy (`sentiment-distill export`).');
+  }
+}
+
 export async function loadPredictor(path: string): Promise<Predictor> {
   const dir = resolveStudentDir(path);
   const labelsFile = join(dir, 'labels.json');
   if (!existsSync(labelsFile)) throw new DataError('labels.json is missing from the student folder.', labelsFile, undefined, undefined, 'Use a folder written by `sentiment-distill train`.');
-  const meta = JSON.parse(readFileSync(labelsFile, 'utf8')) as StudentLabels;
-  const tokenizer = await StudentTokenizer.load(join(dir, 'tokenizer.json'));
-  const student = await loadStudent(dir);
+  const meta = await damagedAsDataError(labelsFile, async () => JSON.parse(readFileSync(labelsFile, 'utf8')) as StudentLabels);
+  const tokenizer = await damagedAsDataError(join(dir, 'tokenizer.json'), () => StudentTokenizer.load(join(dir, 'tokenizer.json')));
+  const student = await damagedAsDataError(dir, () => loadStudent(dir));
   const { encode } = encoderFor(tokenizer, student.config.kind, meta.maxLength, meta.ngrams, meta.ngramBuckets);
 
   return {

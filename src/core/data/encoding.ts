@@ -37,6 +37,8 @@ interface ByteScan {
   /** Offset of the first NUL byte, for the error message. */
   nulOffset: number;
   hasCp1252Undefined: boolean;
+  /** Some byte is 0x80 or above, so single-byte and UTF-8 readings differ. */
+  hasNonAscii: boolean;
   size: number;
 }
 
@@ -46,7 +48,7 @@ interface ByteScan {
  */
 async function scanBytes(file: string): Promise<ByteScan> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const scan: ByteScan = { validUtf8: true, hasNul: false, nulOffset: -1, hasCp1252Undefined: false, size: 0 };
+  const scan: ByteScan = { validUtf8: true, hasNul: false, nulOffset: -1, hasCp1252Undefined: false, hasNonAscii: false, size: 0 };
   for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
     if (!scan.hasNul) {
       const nul = chunk.indexOf(0);
@@ -55,6 +57,7 @@ async function scanBytes(file: string): Promise<ByteScan> {
         scan.nulOffset = scan.size + nul;
       }
     }
+    if (!scan.hasNonAscii && chunk.some((byte) => byte >= 0x80)) scan.hasNonAscii = true;
     if (!scan.hasCp1252Undefined) {
       for (const byte of chunk) {
         if (CP1252_UNDEFINED.has(byte)) {
@@ -111,6 +114,31 @@ export interface EncodingResult {
   encoding: TextEncoding;
   detected: boolean;
   size: number;
+  /** The encoding detection would choose, set when an override disagrees with the bytes. */
+  mismatch?: EncodingMismatch;
+}
+
+export interface EncodingMismatch {
+  /** Encoding given by the caller. */
+  given: TextEncoding;
+  /** Encoding that detection picks for the same bytes. */
+  detected: TextEncoding;
+  /** The given encoding is UTF-8 but the bytes are not, so decoding replaces them with U+FFFD. */
+  invalidBytes: boolean;
+}
+
+const SINGLE_OR_DOUBLE_BYTE: ReadonlySet<TextEncoding> = new Set(['gb18030', 'windows-1252', 'latin1']);
+
+/**
+ * Compares an encoding override with the bytes. Only clear conflicts count: UTF-8 given for
+ * bytes that are not UTF-8, or a legacy encoding given for valid UTF-8 with non-ASCII bytes.
+ * Choosing between legacy encodings (cp1252 or GB18030) is a guess, so it is never flagged.
+ */
+export function encodingMismatch(given: TextEncoding, validUtf8: boolean, hasNonAscii: boolean, detected: TextEncoding): EncodingMismatch | undefined {
+  const utf8 = given === 'utf-8' || given === 'utf-8-bom';
+  if (utf8 && !validUtf8) return { given, detected, invalidBytes: true };
+  if (SINGLE_OR_DOUBLE_BYTE.has(given) && validUtf8 && hasNonAscii) return { given, detected, invalidBytes: false };
+  return undefined;
 }
 
 /**
@@ -134,10 +162,15 @@ export async function detectFileEncoding(file: string, override?: TextEncoding):
       'Choose a CSV, TSV, JSON Lines, JSON, Parquet or plain-text file; for UTF-16 text, pass --encoding utf-16le.',
     );
   }
-  if (override) return { encoding: override, detected: false, size: scan.size };
-  if (bom) return { encoding: bom, detected: true, size: scan.size };
-  if (scan.validUtf8) return { encoding: 'utf-8', detected: true, size: scan.size };
-  return { encoding: guessLegacyEncoding(buffer, scan.hasCp1252Undefined), detected: true, size: scan.size };
+  let detected: TextEncoding;
+  if (bom) detected = bom;
+  else if (scan.validUtf8) detected = 'utf-8';
+  else detected = guessLegacyEncoding(buffer, scan.hasCp1252Undefined);
+  if (override) {
+    const mismatch = bom ? undefined : encodingMismatch(override, scan.validUtf8, scan.hasNonAscii, detected);
+    return { encoding: override, detected: false, size: scan.size, ...(mismatch ? { mismatch } : {}) };
+  }
+  return { encoding: detected, detected: true, size: scan.size };
 }
 
 /** Returns the iconv-lite name of an encoding; iconv-lite's decoder strips a UTF-8 BOM. */

@@ -67,6 +67,24 @@ export function orderLabels(values: Iterable<string>): string[] {
   return unique.sort(compareCodeUnits);
 }
 
+/** Label values split into integers and words, when a column has both kinds. */
+export interface MixedLabelKinds {
+  integers: string[];
+  words: string[];
+}
+
+/**
+ * Returns both kinds when `values` mixes integer labels with word labels ("1" and "positive").
+ * Such a column often comes from two joined exports, and each spelling would become its own class.
+ */
+export function mixedLabelKinds(values: Iterable<string>): MixedLabelKinds | undefined {
+  const integers: string[] = [];
+  const words: string[] = [];
+  for (const value of new Set(values)) (isIntegerLabel(value) ? integers : words).push(value);
+  if (integers.length === 0 || words.length === 0) return undefined;
+  return { integers: orderLabels(integers), words: orderLabels(words) };
+}
+
 /** Reads a label names file: one name per line, blank lines ignored, final newline optional. */
 export async function readLabelNames(file: string): Promise<string[]> {
   let content: string;

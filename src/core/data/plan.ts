@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { DataError, type DataProblem, type DatasetFormat, type ReadOptions, type TextEncoding } from '../types';
 import { readDelimitedRows, type DelimitedLayout, type RawRow } from './csv-source';
 import { detectHeader, detectRoles, genericNames, headerNames, type ColumnRoles } from './columns';
-import { decodedHead, detectFileEncoding, detectLineEnding, guessBufferEncoding, readHead } from './encoding';
+import { decodedHead, detectFileEncoding, detectLineEnding, encodingMismatch, guessBufferEncoding, readHead, type EncodingMismatch } from './encoding';
 import {
   isDirectory,
   labelFromFileName,
@@ -29,6 +29,8 @@ export interface ReadPlan {
   format: DatasetFormat;
   encoding: TextEncoding;
   encodingDetected: boolean;
+  /** The given --encoding cannot decode every byte, so U+FFFD in texts comes from decoding, not from the file. */
+  invalidBytes: boolean;
   lineEnding: 'LF' | 'CRLF' | 'CR' | 'mixed' | 'none';
   layout?: DelimitedLayout;
   header: boolean;
@@ -48,13 +50,25 @@ function missingFile(file: string, code: string | undefined): DataError {
   return new DataError(what, file, undefined, undefined, 'Check the path; relative paths are resolved from the current folder.');
 }
 
-async function detectFolderEncoding(folder: string): Promise<TextEncoding> {
+/** Detects a folder's encoding from the heads of up to 25 files per label; with `override`, checks it against them. */
+async function detectFolderEncoding(folder: string, override: TextEncoding | undefined): Promise<{ encoding: TextEncoding; mismatch?: EncodingMismatch }> {
   const groups = await listFolderDataset(folder);
-  const sample: Buffer[] = [];
+  const heads: Buffer[] = [];
   for (const { files } of groups) {
-    for (const file of files.slice(0, 25)) sample.push((await readHead(file, 16 * 1024)).buffer);
+    for (const file of files.slice(0, 25)) heads.push((await readHead(file, 16 * 1024)).buffer);
   }
-  return guessBufferEncoding(Buffer.concat(sample));
+  const sample = Buffer.concat(heads);
+  const detected = guessBufferEncoding(sample);
+  if (!override) return { encoding: detected };
+  const validUtf8 = detected === 'utf-8' || detected === 'utf-8-bom';
+  return { encoding: override, mismatch: encodingMismatch(override, validUtf8, sample.some((byte) => byte >= 0x80), detected) };
+}
+
+function mismatchProblem(file: string, mismatch: EncodingMismatch): DataProblem {
+  const message = mismatch.invalidBytes
+    ? `--encoding ${mismatch.given} was given, but the file is not valid UTF-8 (its bytes look like ${mismatch.detected}), so invalid bytes become U+FFFD.`
+    : `--encoding ${mismatch.given} was given, but the file is valid UTF-8 with non-ASCII characters, which ${mismatch.given} decodes as other characters.`;
+  return { severity: 'warning', file, message, hint: `Pass --encoding ${mismatch.detected}, or leave --encoding out so that it is detected.` };
 }
 
 /** Yields every record of the file, the header row included, as the plan's format reads it. */
@@ -152,12 +166,15 @@ export async function planDataset(path: string, options: ReadOptions = {}): Prom
   let encoding: TextEncoding;
   let encodingDetected: boolean;
   let lineEnding: ReadPlan['lineEnding'] = 'none';
+  let mismatch: EncodingMismatch | undefined;
   if (format === 'folder') {
     if ((await listFolderDataset(file)).every(({ files }) => files.length === 0)) {
       throw new DataError('The folder has no label subfolders with text files.', file, undefined, undefined, 'Put each text in a file under a subfolder named after its label, such as pos/1.txt and neg/2.txt.');
     }
-    encoding = options.encoding ?? (await detectFolderEncoding(file));
+    const folderEncoding = await detectFolderEncoding(file, options.encoding);
+    encoding = folderEncoding.encoding;
     encodingDetected = options.encoding === undefined;
+    mismatch = folderEncoding.mismatch;
   } else if (format === 'parquet') {
     encoding = 'utf-8';
     encodingDetected = false;
@@ -165,8 +182,11 @@ export async function planDataset(path: string, options: ReadOptions = {}): Prom
     const detected = await detectFileEncoding(file, options.encoding);
     encoding = detected.encoding;
     encodingDetected = detected.detected;
+    mismatch = detected.mismatch;
     lineEnding = detectLineEnding((await readHead(file)).buffer);
   }
+
+  if (mismatch) problems.push(mismatchProblem(file, mismatch));
 
   let layout: DelimitedLayout | undefined;
   if (format === undefined || format === 'csv') {
@@ -230,7 +250,7 @@ export async function planDataset(path: string, options: ReadOptions = {}): Prom
   }
 
   const labelNames = options.labelNamesFile ? await readLabelNames(resolve(options.labelNamesFile)) : undefined;
-  return { file, format, encoding, encodingDetected, lineEnding, layout, header, columns, roles, fixedLabel, bytesLiteral, labelNames, options, problems };
+  return { file, format, encoding, encodingDetected, invalidBytes: mismatch?.invalidBytes === true, lineEnding, layout, header, columns, roles, fixedLabel, bytesLiteral, labelNames, options, problems };
 }
 
 

@@ -1,6 +1,6 @@
 // Reading whole datasets, streaming them, and inspecting them for previews.
 import { DataError, type DataProblem, type Dataset, type DatasetInfo, type Example, type LabelSpace, type ReadOptions } from '../types';
-import { LabelMapper } from './labels';
+import { LabelMapper, isIntegerLabel, mixedLabelKinds, type MixedLabelKinds } from './labels';
 import { dataRows, planDataset, type ReadPlan } from './plan';
 import { RecordChecks, buildLabelSpace, parseRow, toExample, toProblem, type ParsedRecord } from './records';
 
@@ -38,6 +38,35 @@ function noRecordsError(plan: ReadPlan, skipped: number): DataError {
     return new DataError('The file has a header row but no data rows.', plan.file, 2, undefined, 'Add data rows below the header, or pass --header false if the first row is data.');
   }
   return new DataError('The file has no records.', plan.file, undefined, undefined, 'Choose a file with at least one record.');
+}
+
+const LISTED_LABEL_VALUES = 5;
+
+function listLabels(values: string[]): string {
+  const shown = values.slice(0, LISTED_LABEL_VALUES).map((value) => `"${value}"`).join(', ');
+  return values.length > LISTED_LABEL_VALUES ? `${shown} and ${values.length - LISTED_LABEL_VALUES} more` : shown;
+}
+
+/**
+ * Builds the DataError for a label column that mixes integer and word labels, located at the
+ * first record of the rarer kind. Callers skip the check when a names file maps integers to
+ * names, and when the label space comes from the training file (dev and test files).
+ */
+function mixedLabelsError(plan: ReadPlan, kinds: MixedLabelKinds, firstLine: { integer?: number; word?: number }): DataError {
+  const wordsRarer = kinds.words.length <= kinds.integers.length;
+  const line = wordsRarer ? firstLine.word : firstLine.integer;
+  const column = plan.roles.label !== undefined ? ` "${plan.columns[plan.roles.label]}"` : '';
+  return new DataError(
+    `The label column${column} mixes integer labels (${listLabels(kinds.integers)}) and word labels (${listLabels(kinds.words)}), so each spelling would become its own class (${kinds.integers.length + kinds.words.length} classes).`,
+    plan.file,
+    line,
+    undefined,
+    'Write every label the same way, or pass --label-names with a file of names so that integer labels index it, where 0 is the first name.',
+  );
+}
+
+function checksLabelKinds(plan: ReadPlan, options: ReadDatasetOptions): boolean {
+  return !options.labelSpace && !plan.labelNames && !plan.roles.labelColumns && plan.fixedLabel === undefined;
 }
 
 function mapperFor(plan: ReadPlan, space: LabelSpace): LabelMapper {
@@ -110,6 +139,18 @@ export async function readDataset(path: string, options: ReadDatasetOptions = {}
     }
   }
   if (records.length === 0) throw noRecordsError(plan, skipped.length);
+  const kinds = checksLabelKinds(plan, options) ? mixedLabelKinds(tokens) : undefined;
+  if (kinds) {
+    const firstLine: { integer?: number; word?: number } = {};
+    for (const record of records) {
+      for (const token of record.tokens ?? []) {
+        if (isIntegerLabel(token)) firstLine.integer ??= record.line;
+        else firstLine.word ??= record.line;
+      }
+      if (firstLine.integer !== undefined && firstLine.word !== undefined) break;
+    }
+    throw mixedLabelsError(plan, kinds, firstLine);
+  }
 
   const built = options.labelSpace ? { space: options.labelSpace, mapper: mapperFor(plan, options.labelSpace) } : buildLabelSpace(plan, tokens, sawMultiLabel);
   const examples: Example[] = [];
@@ -175,12 +216,18 @@ export async function inspectDataset(path: string, options: ReadOptions = {}): P
   const firstRecords: ParsedRecord[] = [];
   let rows = 0;
   let sawMultiLabel = false;
+  // First line with an integer label and with a word label, to locate a mixed label column.
+  const kindLines: { integer?: number; word?: number } = {};
   try {
     for await (const record of parsedRecords(plan, true, (problem) => rowProblems.push(problem))) {
       rows += 1;
       checks.add(record);
       if (firstRecords.length < PREVIEW_SIZE) firstRecords.push(record);
-      for (const token of record.tokens ?? []) tokenCounts.set(token, (tokenCounts.get(token) ?? 0) + 1);
+      for (const token of record.tokens ?? []) {
+        tokenCounts.set(token, (tokenCounts.get(token) ?? 0) + 1);
+        if (isIntegerLabel(token)) kindLines.integer ??= record.line;
+        else kindLines.word ??= record.line;
+      }
       if (record.tokens && record.tokens.length !== 1) sawMultiLabel = true;
     }
   } catch (error) {
@@ -195,6 +242,9 @@ export async function inspectDataset(path: string, options: ReadOptions = {}): P
     problems.push({ severity: 'error', file: plan.file, message: `${rowProblems.length - MAX_LISTED_PROBLEMS} more invalid record(s) are not listed.`, hint: 'Read the file with --lenient to get the full list.' });
   }
   problems.push(...checks.problems());
+
+  const kinds = checksLabelKinds(plan, {}) ? mixedLabelKinds(tokenCounts.keys()) : undefined;
+  if (kinds) problems.push(toProblem(mixedLabelsError(plan, kinds, kindLines)));
 
   const { space, mapper } = buildLabelSpace(plan, tokenCounts.keys(), sawMultiLabel);
   const counts = space.names.map((label, index) => {

@@ -190,14 +190,16 @@ export class RecordChecks {
   problems(): DataProblem[] {
     const problems: DataProblem[] = [];
     if (this.firstReplacement) {
+      // U+FFFD read from valid UTF-8 was in the file already; otherwise decoding put it there.
+      const storedInFile = this.plan.encoding.startsWith('utf-8') && !this.plan.invalidBytes;
       problems.push({
         severity: 'warning',
         file: this.firstReplacement.file,
         line: this.firstReplacement.line,
-        message: this.plan.encoding.startsWith('utf-8')
+        message: storedInFile
           ? `${this.replacementCount} record(s) contain U+FFFD replacement characters that are stored in the file, so some characters were lost before it was saved.`
           : `${this.replacementCount} record(s) contain U+FFFD replacement characters: bytes that are invalid in ${this.plan.encoding} (for example a truncated double-byte character) were replaced.`,
-        hint: this.plan.encoding.startsWith('utf-8')
+        hint: storedInFile
           ? 'Re-export the data from its source if the lost characters matter.'
           : 'Check the encoding (--encoding); when it is right, each affected text lost a character.',
       });

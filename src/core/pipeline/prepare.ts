@@ -1,7 +1,7 @@
 // Data preparation for a run: read the splits into one label space, hold out dev and
 // test when no files are given, hide gold labels for the gold fraction, add transfer
 // texts, build the student tokenizer and encode every text.
-import { extname } from 'node:path';
+import { extname, resolve } from 'node:path';
 import type { DistillConfig } from '../config';
 import { readDataset, readSplits, stratifiedSplit, findDuplicates } from '../data';
 import { StudentTokenizer, buildTokenizer } from '../tokenize';
@@ -55,7 +55,7 @@ export async function prepareData(config: DistillConfig, log: (level: 'info' | '
   if (labelSpace.names.length < 2) {
     throw new DataError(
       `The training data has only one label ("${labelSpace.names[0] ?? ''}"); a classifier needs at least two.`,
-      config.data.train,
+      resolve(config.data.train),
       undefined,
       undefined,
       'Check that the label column is right (--label-column) and that the file holds examples of every class.',

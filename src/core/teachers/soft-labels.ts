@@ -1,7 +1,7 @@
 // A teacher whose outputs were computed elsewhere (an LLM, a batch job on a cluster)
 // and stored as a column of the dataset or as a side file keyed by row id.
-import { createReadStream, existsSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DataError, type Example, type TaskKind } from '../types';
 import type { Teacher, TeacherOutputs } from './types';
@@ -28,10 +28,15 @@ export async function createSoftLabelTeacher(options: {
   labelNames: string[];
 }): Promise<Teacher> {
   const isFile = /[\\/]/.test(options.source) || /\.(jsonl|ndjson|json|csv|tsv|txt)$/i.test(options.source);
-  if (isFile && !existsSync(options.source)) {
-    throw new DataError(`Soft-label file not found: ${options.source}.`, options.source, undefined, undefined, 'Pass an existing JSONL or CSV file to --soft-labels, or the name of a soft-label column of the training file.');
+  // Errors name the absolute path, so the message still points at the file when the working folder differs.
+  const sourcePath = isFile ? resolve(options.source) : options.source;
+  if (isFile && !existsSync(sourcePath)) {
+    throw new DataError(`Soft-label file not found: ${sourcePath}.`, sourcePath, undefined, undefined, 'Pass an existing JSONL or CSV file to --soft-labels, or the name of a soft-label column of the training file.');
   }
-  const sideFile = isFile ? await readSideFile(options.source, options.labelNames.length) : undefined;
+  if (isFile && statSync(sourcePath).isDirectory()) {
+    throw new DataError('The soft-label path is a folder, not a file.', sourcePath, undefined, undefined, 'Pass a JSONL or CSV file to --soft-labels.');
+  }
+  const sideFile = isFile ? await readSideFile(sourcePath, options.labelNames.length) : undefined;
   const k = options.labelNames.length;
 
   const lookup = (example: Example): { values: number[]; where: string } => {
@@ -42,13 +47,13 @@ export async function createSoftLabelTeacher(options: {
       if (!row) {
         throw new DataError(
           `No soft label for row id "${example.id}" (from ${example.source.file}:${example.source.line}).`,
-          options.source,
+          sourcePath,
           undefined,
           undefined,
           'Every training row needs a soft label with the same id; check the id column (--id-column) of the dataset and of the soft-label file.',
         );
       }
-      return { values: row.values, where: `${options.source}:${row.line}` };
+      return { values: row.values, where: `${sourcePath}:${row.line}` };
     }
     if (!example.soft) {
       throw new DataError(
@@ -117,6 +122,46 @@ function toLogits(values: number[], format: 'logits' | 'probabilities', task: Ta
   return Float32Array.from(values, (p) => Math.log(Math.max(PROBABILITY_FLOOR, p)));
 }
 
+/** Spellings of non-finite floats: Python's json.dumps writes NaN and Infinity, and str() of a float writes nan and inf. */
+const NON_FINITE_TOKEN = /^[-+]?(nan|inf|infinity)$/i;
+
+/** Returns the number a soft-label cell holds, or a description of why it is not a finite number. */
+function softValue(value: unknown): { value: number } | { problem: string } {
+  if (typeof value === 'number') return Number.isFinite(value) ? { value } : { problem: `${value}` };
+  if (typeof value !== 'string') return { problem: JSON.stringify(value) ?? String(value) };
+  const text = value.trim();
+  if (text === '') return { problem: 'empty' };
+  const parsed = Number(text);
+  if (NON_FINITE_TOKEN.test(text) || !Number.isFinite(parsed)) return { problem: JSON.stringify(value) };
+  return { value: parsed };
+}
+
+/**
+ * Converts the cells of one soft-label row to numbers, raising a DataError at the first
+ * cell that is not a finite number. JSONL rows must hold JSON numbers; CSV cells are text.
+ */
+function softValues(cells: unknown[], id: string, file: string, line: number, jsonl: boolean): number[] {
+  return cells.map((cell, index) => {
+    const result = jsonl && typeof cell === 'string' ? { problem: JSON.stringify(cell) } : softValue(cell);
+    if ('value' in result) return result.value;
+    throw new DataError(
+      `Soft label for id "${id}": value ${index + 1} is ${result.problem}, not a finite number.`,
+      file,
+      line,
+      undefined,
+      'Replace NaN, Inf, empty and non-numeric values with finite numbers in the soft-label file.',
+    );
+  });
+}
+
+/** True for a CSV header line: a value cell that is neither a number, empty, nor a NaN/Inf token. */
+function isHeaderLine(cells: string[]): boolean {
+  return cells.slice(1).some((cell) => {
+    const text = cell.trim();
+    return text !== '' && !NON_FINITE_TOKEN.test(text) && Number.isNaN(Number(text));
+  });
+}
+
 async function readSideFile(file: string, k: number): Promise<Map<string, SideFileRow>> {
   const rows = new Map<string, SideFileRow>();
   const jsonl = ['.jsonl', '.ndjson', '.json'].includes(extname(file).toLowerCase());
@@ -132,28 +177,37 @@ async function readSideFile(file: string, k: number): Promise<Map<string, SideFi
     let values: number[];
     let sourceLine: number | undefined;
     if (jsonl) {
-      let record: Record<string, unknown>;
+      let record: unknown;
       try {
-        record = JSON.parse(line) as Record<string, unknown>;
+        record = JSON.parse(line);
       } catch (error) {
+        // Python's json.dumps writes NaN and Infinity as bare tokens, which are not JSON.
+        const token = /(?<![\w"])-?(NaN|Infinity)(?![\w"])/.exec(line)?.[0];
+        if (token) {
+          throw new DataError(`Soft label contains ${token}, which is not a finite number (and not valid JSON).`, file, lineNumber, undefined, 'Replace NaN and Inf values with finite numbers in the soft-label file.');
+        }
         throw new DataError(`Invalid JSON: ${(error as Error).message}.`, file, lineNumber, undefined, 'Each line must be one JSON object such as {"id": "17", "logits": [1.2, -0.3]}.');
       }
-      const list = record.logits ?? record.probs ?? record.probabilities ?? record.soft_label ?? record.soft;
-      if (record.id === undefined || !Array.isArray(list)) {
+      const object = record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as Record<string, unknown>) : undefined;
+      const list = object && (object.logits ?? object.probs ?? object.probabilities ?? object.soft_label ?? object.soft);
+      if (!object || object.id === undefined || object.id === null || !Array.isArray(list)) {
         throw new DataError('Soft-label line needs an "id" and a "logits" or "probs" list.', file, lineNumber, undefined, 'Write lines such as {"id": "17", "logits": [1.2, -0.3]}.');
       }
-      id = String(record.id);
-      values = list.map(Number);
-      if (typeof record.line === 'number') sourceLine = record.line;
+      id = String(object.id);
+      if (list.length !== k) {
+        throw new DataError(`Soft label for id "${id}" has ${list.length} values but the dataset has ${k} labels.`, file, lineNumber, undefined, 'Write one value per label, in the order of the label names.');
+      }
+      values = softValues(list, id, file, lineNumber, true);
+      if (typeof object.line === 'number') sourceLine = object.line;
     } else {
       delimiter ??= line.includes('\t') ? '\t' : ',';
       const cells = line.split(delimiter);
-      if (lineNumber === 1 && cells.slice(1).some((c) => Number.isNaN(Number(c)))) continue; // header
-      id = cells[0];
-      values = cells.slice(1).map(Number);
-    }
-    if (values.length !== k) {
-      throw new DataError(`Soft label for id "${id}" has ${values.length} values but the dataset has ${k} labels.`, file, lineNumber, undefined, 'Write one value per label, in the order of the label names.');
+      if (lineNumber === 1 && isHeaderLine(cells)) continue;
+      id = cells[0].trim();
+      if (cells.length - 1 !== k) {
+        throw new DataError(`Soft label for id "${id}" has ${cells.length - 1} values but the dataset has ${k} labels.`, file, lineNumber, undefined, 'Write one value per label, in the order of the label names.');
+      }
+      values = softValues(cells.slice(1), id, file, lineNumber, false);
     }
     if (rows.has(id)) {
       throw new DataError(`Duplicate soft label for id "${id}" (first on line ${rows.get(id)!.line}).`, file, lineNumber, undefined, 'Keep one soft label per row id.');
