@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { tf, selectBackend } from '../out/core/tf/index.js';
 import { createStudent, defaultStudentConfig } from '../out/core/students/index.js';
 import { crossEntropy, featureAlignment, kdLoss } from '../out/core/losses/index.js';
+import { createOptimizer, isLazyAdam, SPARSE_EMBEDDING_MODES } from '../out/core/train/optimizer.js';
 import {
   NUM_CLASSES, SEQ, TEACHER_FEATURE_DIM, VOCAB_SIZE,
   batchShapeStats, commonHelp, commonOptionSpec, finishResults, idsTensor, machineInfo, normalValues, planRowLengths,
@@ -28,12 +29,18 @@ const DEFAULT_WARMUP = { bag: 3, cnn: 1, bilstm: 1 };
 const SEED = 1234;
 const DEFAULT_OUT = join(repoRoot, 'bench', 'results', 'kd-throughput.json');
 
-const { values: options } = parseArgs({ options: commonOptionSpec(DEFAULT_OUT) });
+const { values: options } = parseArgs({ options: { ...commonOptionSpec(DEFAULT_OUT), 'sparse-embeddings': { type: 'string', default: 'auto' }, 'torch-sparse-embedding': { type: 'boolean', default: false } } });
 if (options.help) {
-  process.stdout.write(`Usage: node bench/kd-throughput.mjs [options]\n\n${commonHelp(DEFAULT_STEPS, DEFAULT_WARMUP, DEFAULT_OUT)}`);
+  process.stdout.write(`Usage: node bench/kd-throughput.mjs [options]\n\n${commonHelp(DEFAULT_STEPS, DEFAULT_WARMUP, DEFAULT_OUT)}` +
+    '  --sparse-embeddings MODE  tfjs optimizer as training.sparseEmbeddingUpdates: auto (lazy Adam for bag), on or off (default auto)\n' +
+    '  --torch-sparse-embedding  PyTorch bag student with a sparse embedding and SparseAdam, like tfjs lazy Adam\n');
   process.exit(0);
 }
 const { reps, steps, warmup, torchThreads } = readCommonOptions(options, DEFAULT_STEPS, DEFAULT_WARMUP);
+const sparseEmbeddings = options['sparse-embeddings'];
+if (!SPARSE_EMBEDDING_MODES.includes(sparseEmbeddings)) {
+  throw new Error(`Invalid --sparse-embeddings "${sparseEmbeddings}"; expected one of ${SPARSE_EMBEDDING_MODES.join(', ')}.`);
+}
 
 const log = (message) => process.stderr.write(`${message}\n`);
 const machine = await machineInfo();
@@ -61,24 +68,23 @@ async function measureTfjs(kind, workload) {
   const projectionKernel = tf.variable(tf.randomUniform([student.featureDim, TEACHER_FEATURE_DIM], -limit, limit, 'float32', SEED));
   const projectionBias = tf.variable(tf.zeros([TEACHER_FEATURE_DIM]));
   const variables = [...student.variables, projectionKernel, projectionBias];
-  const optimizer = tf.train.adam(LEARNING_RATE);
+  // The trainer's optimizer: tfjs Adam, or lazy Adam on the embedding table (training.sparseEmbeddingUpdates).
+  const optimizer = createOptimizer(student, { learningRate: LEARNING_RATE, sparseEmbeddingUpdates: sparseEmbeddings });
   const { batches, shape } = makeBatches(kind, workload);
 
   const step = async ({ ids, labels, teacherLogits, teacherFeatures }) => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const { logits, features } = student.apply(ids, true);
-        const projected = tf.add(tf.matMul(features, projectionKernel), projectionBias);
-        return tf.addN([
-          tf.mul(crossEntropy(logits, labels), 1 - ALPHA),
-          // kdLoss already multiplies the KL term by T².
-          tf.mul(kdLoss(logits, teacherLogits, TEMPERATURE), ALPHA),
-          tf.mul(featureAlignment(projected, teacherFeatures, 'mse'), FEATURE_WEIGHT),
-        ]);
-      }, variables);
-      optimizer.applyGradients(grads);
-      return value;
-    });
+    const { value: loss, grads } = optimizer.computeGradients(() => {
+      const { logits, features } = student.apply(ids, true);
+      const projected = tf.add(tf.matMul(features, projectionKernel), projectionBias);
+      return tf.addN([
+        tf.mul(crossEntropy(logits, labels), 1 - ALPHA),
+        // kdLoss already multiplies the KL term by T².
+        tf.mul(kdLoss(logits, teacherLogits, TEMPERATURE), ALPHA),
+        tf.mul(featureAlignment(projected, teacherFeatures, 'mse'), FEATURE_WEIGHT),
+      ]);
+    }, variables);
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
     // Reading the loss waits for the step to finish, which is what the timer must see.
     const value = (await loss.data())[0];
     loss.dispose();
@@ -86,11 +92,12 @@ async function measureTfjs(kind, workload) {
   };
 
   const timing = await timeSteps(batches, warmup[kind], BATCH, step);
+  const lazyEmbedding = isLazyAdam(optimizer);
   student.dispose();
   optimizer.dispose();
   tf.dispose([projectionKernel, projectionBias]);
   for (const batch of batches) tf.dispose(Object.values(batch));
-  return { peer: 'tfjs', device: backend.device, student: kind, mode: 'train', workload: workload.name, batch: BATCH, seq: SEQ, ...shape, steps: steps[kind], warmup: warmup[kind], ...timing };
+  return { peer: 'tfjs', device: backend.device, student: kind, mode: 'train', workload: workload.name, batch: BATCH, seq: SEQ, ...shape, steps: steps[kind], warmup: warmup[kind], lazyEmbedding, ...timing };
 }
 
 async function measureTorch(kind, workload) {
@@ -108,6 +115,7 @@ async function measureTorch(kind, workload) {
     threads: torchThreads,
     lengths: workload.lengthsFile,
     seed: SEED,
+    'sparse-embedding': kind === 'bag' && options['torch-sparse-embedding'],
   });
   return { ...record, workload: workload.name };
 }
@@ -121,7 +129,7 @@ try {
 }
 const elapsedSeconds = Math.round((performance.now() - started) / 1000);
 
-const settings = { reps, batch: BATCH, seq: SEQ, vocab: VOCAB_SIZE, classes: NUM_CLASSES, teacherFeatureDim: TEACHER_FEATURE_DIM, alpha: ALPHA, temperature: TEMPERATURE, featureWeight: FEATURE_WEIGHT, learningRate: LEARNING_RATE, steps, warmup };
+const settings = { reps, sparseEmbeddings, torchSparseEmbedding: options['torch-sparse-embedding'], batch: BATCH, seq: SEQ, vocab: VOCAB_SIZE, classes: NUM_CLASSES, teacherFeatureDim: TEACHER_FEATURE_DIM, alpha: ALPHA, temperature: TEMPERATURE, featureWeight: FEATURE_WEIGHT, learningRate: LEARNING_RATE, steps, warmup };
 const { torchVersion, torchThreads: threadsUsed } = await finishResults(options.out, { benchmark: 'kd-throughput', machine, backend, settings, workloads, rows, elapsedSeconds });
 printTable(`KD training throughput, batch ${BATCH}: samples/s, median (min–max) of ${reps} runs; tfjs on ${backend.device}, PyTorch ${torchVersion} with ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'}`, rows);
 console.log(`\n${elapsedSeconds} s; results in ${options.out}`);

@@ -39,9 +39,9 @@ class BagStudent(nn.Module):
     hashed n-gram buckets, so its embedding table and inputs are larger than here.
     """
 
-    def __init__(self, vocab_size, num_classes, dropout, embedding_dim=64):
+    def __init__(self, vocab_size, num_classes, dropout, embedding_dim=64, sparse=False):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID, sparse=sparse)
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(embedding_dim, num_classes)
         self.feature_dim = embedding_dim
@@ -95,9 +95,9 @@ class BiLstmStudent(nn.Module):
         return self.output(self.dropout(features)), features
 
 
-def build_student(kind, vocab_size, num_classes, dropout):
+def build_student(kind, vocab_size, num_classes, dropout, sparse_embedding=False):
     if kind == "bag":
-        return BagStudent(vocab_size, num_classes, dropout)
+        return BagStudent(vocab_size, num_classes, dropout, sparse=sparse_embedding)
     if kind == "cnn":
         return CnnStudent(vocab_size, num_classes)
     return BiLstmStudent(vocab_size, num_classes, dropout)
@@ -165,7 +165,8 @@ def make_batches(count, args, length_pool, generator):
 def time_student(kind, args, length_pool):
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
-    model = build_student(kind, args.vocab, args.classes, args.dropout)
+    sparse = args.sparse_embedding and kind == "bag"
+    model = build_student(kind, args.vocab, args.classes, args.dropout, sparse_embedding=sparse)
     projection = nn.Linear(model.feature_dim, TEACHER_FEATURE_DIM)
     batches = make_batches(args.warmup + args.steps, args, length_pool, generator)
 
@@ -179,15 +180,25 @@ def time_student(kind, args, length_pool):
 
     else:
         model.train()
-        optimizer = torch.optim.Adam(list(model.parameters()) + list(projection.parameters()), lr=LEARNING_RATE)
+        if sparse:
+            # Lazy Adam on the embedding rows of the batch, as the tfjs lazy Adam does.
+            dense_parameters = [p for name, p in model.named_parameters() if name != "embedding.weight"]
+            optimizers = [
+                torch.optim.SparseAdam([model.embedding.weight], lr=LEARNING_RATE),
+                torch.optim.Adam(dense_parameters + list(projection.parameters()), lr=LEARNING_RATE),
+            ]
+        else:
+            optimizers = [torch.optim.Adam(list(model.parameters()) + list(projection.parameters()), lr=LEARNING_RATE)]
 
         def step(batch):
             ids, lengths, gold, teacher_logits, teacher_features = batch
-            optimizer.zero_grad(set_to_none=True)
+            for optimizer in optimizers:
+                optimizer.zero_grad(set_to_none=True)
             logits, features = model(ids, lengths)
             loss = distillation_loss(logits, features, projection, gold, teacher_logits, teacher_features)
             loss.backward()
-            optimizer.step()
+            for optimizer in optimizers:
+                optimizer.step()
 
     for batch in batches[: args.warmup]:
         step(batch)
@@ -217,6 +228,7 @@ def time_student(kind, args, length_pool):
         "ms_per_step_median": round(statistics.median(durations_ms), 3),
         "ms_per_step_min": round(min(durations_ms), 3),
         "ms_per_step_max": round(max(durations_ms), 3),
+        "sparse_embedding": sparse,
         "torch": torch.__version__,
     }
 
@@ -249,6 +261,11 @@ def parse_args(argv):
         help="File with one token count per line; rows take real lengths from it in order instead of --seq.",
     )
     parser.add_argument("--inference", action="store_true", help="Time forward passes only (eval mode, no gradients).")
+    parser.add_argument(
+        "--sparse-embedding",
+        action="store_true",
+        help="Bag student only: sparse embedding gradients and SparseAdam for the table (lazy Adam), Adam for the rest.",
+    )
     parser.add_argument("--seed", type=int, default=1234, help="Seed for weights and random inputs (default: 1234).")
     args = parser.parse_args(argv)
 

@@ -2,7 +2,13 @@
 // is written with raw tf variables and ops (no tf.layers) so that it trains on the wasm
 // backend, whose kernel set lacks the Conv2D and segment-sum gradients that tf.layers uses.
 import { tf } from '../tf';
+import { applySpeedPatches } from '../tf/speed';
+import { lookupRows } from './sparseLookup';
 import type { ApplyOptions, Student, StudentConfig, StudentOutput } from './types';
+
+// The students are the code whose speed the wasm kernel patches are measured on, so loading
+// them applies the patches (no-ops on other backends; SD_SPEED_KERNELS=0 turns them off).
+applySpeedPatches();
 
 export abstract class StudentBase implements Student {
   abstract readonly featureDim: number;
@@ -34,6 +40,11 @@ export abstract class StudentBase implements Student {
       const { logits, features } = this.forward(ids, dropoutSeed);
       return { logits, features };
     }) as unknown as StudentOutput;
+  }
+
+  /** The embedding tables, the only weights whose gradient rows a batch touches sparsely. */
+  get embeddingTables(): tf.Variable[] {
+    return [...this.named].filter(([name]) => name === 'embedding').map(([, variable]) => variable);
   }
 
   setDropoutSeed(seed: number): void {
@@ -113,7 +124,7 @@ export abstract class StudentBase implements Student {
  */
 export function embedMasked(table: tf.Tensor2D, ids: tf.Tensor2D): { embedded: tf.Tensor3D; mask: tf.Tensor2D } {
   const mask = tf.cast(tf.notEqual(ids, 0), 'float32') as tf.Tensor2D;
-  const looked = tf.gather(table, ids) as unknown as tf.Tensor3D;
+  const looked = lookupRows(table, ids) as tf.Tensor3D;
   const embedded = tf.mul(looked, tf.expandDims(mask, 2)) as tf.Tensor3D;
   return { embedded, mask };
 }

@@ -1,0 +1,173 @@
+// Speed patches for the wasm backend of tfjs 4.22 that change timing, not results.
+// Kept apart from patches.ts (the gradient and matMul patches that training needs) so
+// each can be switched off and measured on its own: SD_SPEED_KERNELS=0 disables them.
+import * as tf from '@tensorflow/tfjs-core';
+// Importing the wasm backend registers its kernels; the patch wraps the registered one.
+import '@tensorflow/tfjs-backend-wasm';
+
+/** Set on patched registry entries so a second call (or a second copy of this module) does not wrap twice. */
+const SPEED_MARKER = Symbol.for('sentiment-distiller.speed-patch');
+
+type Marked = { [SPEED_MARKER]?: true };
+
+/** The parts of tfjs-backend-wasm's BackendWasm (4.22) that the patched kernels use. */
+export interface WasmBackendInternals {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: unknown): { memoryOffset: number; refCount: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+export interface SpeedPatchReport {
+  /** The wasm GatherV2 kernel copies whole rows in JavaScript for axis-0 lookups. */
+  wasmGatherRows: boolean;
+  /** The wasm BatchMatMul kernel computes Cᵀ = op(B)ᵀ·op(A)ᵀ when that transposes fewer elements. */
+  wasmMatMulFlip: boolean;
+}
+
+/** Whether SD_SPEED_KERNELS leaves the speed patches on (the default); `0` or `off` turns them off. */
+export function speedKernelsEnabled(): boolean {
+  const value = process.env.SD_SPEED_KERNELS;
+  return value === undefined || !['0', 'off', 'false'].includes(value.toLowerCase());
+}
+
+/** Registry entries before and after each speed patch, so benchmarks can switch between them in one process. */
+const swaps: { before: tf.KernelConfig; after: tf.KernelConfig }[] = [];
+
+/**
+ * Registers the kernels as they were before (`false`) or after (`true`) the speed patches,
+ * for interleaved before/after measurements in one process. Patches not applied are skipped.
+ */
+export function setSpeedPatchesActive(active: boolean): void {
+  for (const { before, after } of swaps) {
+    tf.unregisterKernel(after.kernelName, after.backendName);
+    tf.registerKernel(active ? after : before);
+  }
+}
+
+/** Applies the speed patches once; later calls report the state without wrapping again. */
+export function applySpeedPatches(): SpeedPatchReport {
+  if (!speedKernelsEnabled()) return { wasmGatherRows: false, wasmMatMulFlip: false };
+  return { wasmGatherRows: patchWasmGather(), wasmMatMulFlip: patchWasmMatMulFlip() };
+}
+
+/**
+ * A Float32Array or Int32Array view of a wasm tensor's memory, or undefined for another
+ * backend or dtype. The view is only valid until the next wasm allocation (memory growth
+ * detaches the buffer), so callers take it right before use.
+ */
+export function wasmHeapView(backend: unknown, tensor: tf.TensorInfo): Float32Array | Int32Array | undefined {
+  const wasmBackend = backend as Partial<WasmBackendInternals>;
+  if (wasmBackend.wasm?.HEAPU8 === undefined || wasmBackend.dataIdMap === undefined) return undefined;
+  const entry = wasmBackend.dataIdMap.get(tensor.dataId);
+  if (entry === undefined || entry.memoryOffset == null) return undefined;
+  const size = tensor.shape.reduce((a, b) => a * b, 1);
+  const buffer = wasmBackend.wasm.HEAPU8.buffer;
+  if (tensor.dtype === 'float32') return new Float32Array(buffer, entry.memoryOffset, size);
+  if (tensor.dtype === 'int32') return new Int32Array(buffer, entry.memoryOffset, size);
+  return undefined;
+}
+
+/**
+ * Replaces the wasm GatherV2 kernel for axis 0 without batch dimensions (every embedding
+ * lookup) by a row copy in JavaScript. The stock kernel computes strides per element and
+ * took 55-80 ms for 4,096 rows of 64 floats on the 2-core machine of BENCHMARKS.md, which
+ * was most of a bag-student step. Other axes, dtypes and batch dimensions use the stock
+ * kernel. The output is a byte-for-byte copy of the stock kernel's.
+ */
+function patchWasmGather(): boolean {
+  const stock = tf.getKernel(tf.GatherV2, 'wasm') as (tf.KernelConfig & Marked) | undefined;
+  if (stock === undefined) return false;
+  if (stock[SPEED_MARKER]) return true;
+  const stockKernelFunc = stock.kernelFunc;
+
+  const patched: tf.KernelConfig & Marked = {
+    ...stock,
+    kernelFunc: (args) => {
+      const { inputs, backend, attrs } = args;
+      const { x, indices } = inputs as unknown as { x: tf.TensorInfo; indices: tf.TensorInfo };
+      const { axis, batchDims } = attrs as unknown as tf.GatherV2Attrs;
+      const parsedAxis = axis < 0 ? axis + x.shape.length : axis;
+      if (parsedAxis !== 0 || (batchDims ?? 0) !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32') || indices.dtype !== 'int32') {
+        return stockKernelFunc(args);
+      }
+      const wasmBackend = backend as unknown as WasmBackendInternals;
+      const rowCount = x.shape[0];
+      const rowSize = x.shape.slice(1).reduce((a, b) => a * b, 1);
+      const indexCount = indices.shape.reduce((a, b) => a * b, 1);
+      const out = wasmBackend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
+      if (indexCount === 0 || rowSize === 0) return out;
+
+      // Views are taken after makeOutput, whose allocation may have grown (and detached) the heap.
+      const source = wasmHeapView(backend, x)!;
+      const target = wasmHeapView(backend, out)!;
+      const index = wasmHeapView(backend, indices) as Int32Array;
+      for (let i = 0; i < indexCount; i++) {
+        const row = index[i];
+        if (!(row >= 0 && row < rowCount)) {
+          (backend as tf.KernelBackend).disposeData(out.dataId);
+          throw new Error(`GatherV2: the index value ${row} is not in [0, ${rowCount - 1}]`);
+        }
+        const from = row * rowSize;
+        target.set(source.subarray(from, from + rowSize), i * rowSize);
+      }
+      return out;
+    },
+  };
+  patched[SPEED_MARKER] = true;
+  tf.unregisterKernel(tf.GatherV2, 'wasm');
+  tf.registerKernel(patched);
+  swaps.push({ before: stock, after: patched });
+  return true;
+}
+
+/**
+ * Wraps the wasm BatchMatMul kernel (after patches.ts made it transpose its operands
+ * explicitly) so a product with a transposed operand is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ
+ * followed by one transpose of C, whenever that moves fewer elements than transposing
+ * the operands. Backward passes hit this: the kernel gradient Xᵀ·dY of a [4096, 640] input
+ * then transposes dY and the small result instead of X, 2-7x faster on the machine of
+ * BENCHMARKS.md. Each output element is the same dot product, so results are unchanged.
+ */
+function patchWasmMatMulFlip(): boolean {
+  const inner = tf.getKernel(tf.BatchMatMul, 'wasm') as (tf.KernelConfig & Marked) | undefined;
+  const transposeKernel = tf.getKernel(tf.Transpose, 'wasm');
+  if (inner === undefined || transposeKernel === undefined) return false;
+  if (inner[SPEED_MARKER]) return true;
+  const innerKernelFunc = inner.kernelFunc;
+  const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+  const patched: tf.KernelConfig & Marked = {
+    ...inner,
+    kernelFunc: (args) => {
+      const { inputs, backend, attrs } = args;
+      const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+      if (!transposeA && !transposeB) return innerKernelFunc(args);
+      const { a, b } = inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const rows = a.shape[a.shape.length - (transposeA ? 1 : 2)];
+      const columns = b.shape[b.shape.length - (transposeB ? 2 : 1)];
+      const batch = Math.max(size(a.shape.slice(0, -2)), size(b.shape.slice(0, -2)));
+      const directCost = (transposeA ? size(a.shape) : 0) + (transposeB ? size(b.shape) : 0);
+      const flippedCost = (transposeA ? 0 : size(a.shape)) + (transposeB ? 0 : size(b.shape)) + batch * rows * columns;
+      if (flippedCost >= directCost) return innerKernelFunc(args);
+
+      const flipped = innerKernelFunc({
+        inputs: { a: b, b: a },
+        backend,
+        attrs: { ...attrs, transposeA: !transposeB, transposeB: !transposeA },
+      }) as tf.TensorInfo;
+      const perm = flipped.shape.map((_, i) => i);
+      const last = perm.length - 1;
+      [perm[last - 1], perm[last]] = [perm[last], perm[last - 1]];
+      try {
+        return transposeKernel.kernelFunc({ inputs: { x: flipped }, backend, attrs: { perm } });
+      } finally {
+        (backend as tf.KernelBackend).disposeData(flipped.dataId);
+      }
+    },
+  };
+  patched[SPEED_MARKER] = true;
+  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
+  tf.registerKernel(patched);
+  swaps.push({ before: inner, after: patched });
+  return true;
+}

@@ -1,0 +1,285 @@
+// Adam with lazy (sparse) updates of embedding tables: only the rows a batch touched get a
+// moment update and a weight update, as in torch.optim.SparseAdam and TensorFlow
+// Addons' LazyAdam. Every other variable gets tfjs's dense Adam unchanged.
+//
+// Differences from dense Adam (and AdamW) on a table row that a batch does not touch:
+// dense Adam decays the row's moments (m ← β1·m, v ← β2·v). It still moves the row by the
+// remaining momentum lr·m̂/(√v̂ + ε), and decoupled weight decay shrinks it. Lazy Adam
+// leaves the row, its moments and its decay alone until a batch touches it again. Bias
+// correction uses the global step count in both. On a batch that touches every row the
+// two give the same result (test/unit/optimizer.test.mjs checks it).
+import { tf } from '../tf';
+import type { Student } from '../students';
+import { routeTable, unrouteTable, type RowGradients } from '../students/sparseLookup';
+import { wasmHeapView } from '../tf/speed';
+
+/** `training.sparseEmbeddingUpdates`: `auto` is lazy for the bag student only. */
+export type SparseEmbeddingMode = 'auto' | 'on' | 'off';
+
+export const SPARSE_EMBEDDING_MODES: readonly SparseEmbeddingMode[] = ['auto', 'on', 'off'];
+
+export interface OptimizerOptions {
+  learningRate: number;
+  /** Decoupled weight decay coefficient. The trainer decays the dense variables, and this optimizer the touched table rows. */
+  weightDecay?: number;
+  sparseEmbeddingUpdates?: SparseEmbeddingMode;
+  /** Gradient matching perturbs the weights with dense gradients, so it forces dense updates. */
+  gradientMatching?: boolean;
+}
+
+/** The embedding tables that get lazy updates for `mode`, or none. */
+export function sparseTablesFor(model: Student, mode: SparseEmbeddingMode = 'auto', gradientMatching = false): tf.Variable[] {
+  if (mode === 'off' || gradientMatching) return [];
+  if (mode === 'auto' && model.config.kind !== 'bag') return [];
+  return (model as Student & { embeddingTables?: tf.Variable[] }).embeddingTables ?? [];
+}
+
+/**
+ * Returns the trainer's optimizer: a `LazyAdamOptimizer` when `model` has tables that
+ * `options.sparseEmbeddingUpdates` makes lazy, else tfjs's Adam. Both keep Adam's state in
+ * the same fields, so checkpoints written by one restore into the other.
+ */
+export function createOptimizer(model: Student, options: OptimizerOptions): tf.AdamOptimizer {
+  const tables = sparseTablesFor(model, options.sparseEmbeddingUpdates, options.gradientMatching);
+  if (tables.length === 0) return tf.train.adam(options.learningRate);
+  return new LazyAdamOptimizer(options.learningRate, tables, options.weightDecay ?? 0);
+}
+
+/** The variables whose decoupled weight decay the trainer applies itself: all but the lazily updated tables. */
+export function denselyDecayedVariables(optimizer: tf.Optimizer, variables: tf.Variable[]): tf.Variable[] {
+  if (!isLazyAdam(optimizer)) return variables;
+  return variables.filter((v) => !optimizer.isSparse(v));
+}
+
+/** tfjs overrides `instanceof` for optimizers to accept any object with their methods, so this checks a brand instead. */
+export function isLazyAdam(optimizer: unknown): optimizer is LazyAdamOptimizer {
+  return (optimizer as Partial<LazyAdamOptimizer> | undefined)?.lazyEmbeddingUpdates === true;
+}
+
+type GradientList = Parameters<tf.AdamOptimizer['applyGradients']>[0];
+
+/** Row gradients handed from `computeGradients` to `applyGradients`, keyed by their tensor. */
+const rowGradientRows = new WeakMap<tf.Tensor, Int32Array>();
+
+export class LazyAdamOptimizer extends tf.AdamOptimizer {
+  readonly lazyEmbeddingUpdates = true;
+  private readonly tables: Set<tf.Variable>;
+  /** One stand-in variable per table; see `LookupRoute.probe`. */
+  private readonly probes = new Map<tf.Variable, tf.Variable>();
+
+  constructor(
+    learningRate: number,
+    tables: tf.Variable[],
+    /** Decoupled weight decay applied to the touched rows after their Adam update. */
+    private readonly weightDecay = 0,
+  ) {
+    super(learningRate, 0.9, 0.999);
+    this.tables = new Set(tables);
+  }
+
+  isSparse(variable: tf.Variable): boolean {
+    return this.tables.has(variable);
+  }
+
+  /**
+   * Same contract as `tf.variableGrads(f, varList)`, except that the gradient of each
+   * lazily updated table is a [touched rows, dim] tensor that only `applyGradients` of
+   * this optimizer understands. The caller disposes every returned tensor.
+   */
+  override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    const variables = varList ?? Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
+    const sparse = variables.filter((v) => this.tables.has(v));
+    if (sparse.length === 0) return super.computeGradients(f, variables);
+
+    const recorded = new Map<tf.Variable, RowGradients[]>();
+    for (const table of sparse) {
+      recorded.set(table, []);
+      routeTable(table, { probe: this.probeFor(table), record: (gradient) => recorded.get(table)!.push(gradient) });
+    }
+    let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+    try {
+      result = tf.variableGrads(f, variables.map((v) => (this.tables.has(v) ? this.probeFor(v) : v)));
+    } finally {
+      sparse.forEach((table) => unrouteTable(table));
+    }
+
+    const grads: tf.NamedTensorMap = {};
+    for (const v of variables) {
+      if (!this.tables.has(v)) {
+        grads[v.name] = result.grads[v.name];
+        continue;
+      }
+      result.grads[this.probeFor(v).name].dispose();
+      const lookups = recorded.get(v)!;
+      if (lookups.length !== 1) {
+        tf.dispose([result.value, ...Object.values(grads), ...lookups.map((l) => l.gradients)]);
+        throw new Error(
+          `Lazy embedding updates expect the table "${v.name}" to be read once per step through lookupRows, but it was read ${lookups.length} times; set training.sparseEmbeddingUpdates to "off".`,
+        );
+      }
+      grads[v.name] = lookups[0].gradients;
+      rowGradientRows.set(lookups[0].gradients, lookups[0].rows);
+    }
+    return { value: result.value, grads };
+  }
+
+  /** Applies lazy updates to the row gradients from `computeGradients`, dense Adam to the rest. */
+  override applyGradients(variableGradients: GradientList): void {
+    const named: tf.NamedTensorMap = Array.isArray(variableGradients)
+      ? Object.fromEntries(variableGradients.map(({ name, tensor }) => [name, tensor]))
+      : (variableGradients as tf.NamedTensorMap);
+    const names = Object.keys(named);
+    const dense: Record<string, tf.Tensor | null> = {};
+    names.forEach((name, i) => {
+      const gradient = named[name];
+      const rows = gradient ? rowGradientRows.get(gradient) : undefined;
+      if (rows === undefined) {
+        dense[name] = gradient;
+        return;
+      }
+      // Null keeps the variable's position, so tfjs Adam pairs the other variables with their moments by index as before.
+      dense[name] = null;
+      this.updateRows(i, tf.engine().registeredVariables[name], rows, gradient as tf.Tensor2D);
+    });
+    // The dense update also advances β1^t, β2^t and the step count, after the lazy rows used this step's values.
+    super.applyGradients(dense as GradientList);
+  }
+
+  override dispose(): void {
+    super.dispose();
+    tf.dispose([...this.probes.values()]);
+    this.probes.clear();
+  }
+
+  private probeFor(table: tf.Variable): tf.Variable {
+    let probe = this.probes.get(table);
+    if (probe === undefined) {
+      const zero = tf.zeros([1]);
+      probe = tf.variable(zero, true, `${table.name}/lazy-adam-probe`);
+      zero.dispose();
+      this.probes.set(table, probe);
+    }
+    return probe;
+  }
+
+  /** Moments of variable `index`, created as tfjs Adam creates them (same names), so checkpoints see no difference. */
+  private momentsAt(index: number, variable: tf.Variable): { m: tf.Variable; v: tf.Variable } {
+    const adam = this as unknown as { accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[]; accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[] };
+    adam.accumulatedFirstMoment[index] ??= { originalName: `${variable.name}/m`, variable: tf.tidy(() => tf.zerosLike(variable).variable(false)) };
+    adam.accumulatedSecondMoment[index] ??= { originalName: `${variable.name}/v`, variable: tf.tidy(() => tf.zerosLike(variable).variable(false)) };
+    return { m: adam.accumulatedFirstMoment[index].variable, v: adam.accumulatedSecondMoment[index].variable };
+  }
+
+  private updateRows(index: number, table: tf.Variable, rows: Int32Array, gradients: tf.Tensor2D): void {
+    const { m, v } = this.momentsAt(index, table);
+    const state = this as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable; beta1: number; beta2: number; epsilon: number };
+    const constants = {
+      beta1: state.beta1,
+      beta2: state.beta2,
+      epsilon: state.epsilon,
+      learningRate: this.learningRate,
+      accBeta1: state.accBeta1.dataSync()[0],
+      accBeta2: state.accBeta2.dataSync()[0],
+      shrink: this.learningRate * this.weightDecay,
+    };
+    for (const variable of [table, m, v]) makeExclusive(variable);
+    const views = [table, m, v, gradients].map((t) => hostView(t));
+    if (views.every((view): view is Float32Array => view instanceof Float32Array)) {
+      const [w, first, second, g] = views;
+      updateRowsInPlace(w, first, second, g, rows, table.shape[1]!, constants);
+    } else {
+      updateRowsWithOps(table, m, v, rows, gradients, constants);
+    }
+  }
+}
+
+interface StepConstants {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  learningRate: number;
+  /** β1^t and β2^t of this step, as the float32 values tfjs Adam holds. */
+  accBeta1: number;
+  accBeta2: number;
+  /** learning rate × weight decay. */
+  shrink: number;
+}
+
+/**
+ * The tfjs Adam update (tfjs-core 4.22 AdamOptimizer.applyGradients) on the listed rows,
+ * in place, rounding to float32 after every operation in the same order as the tfjs ops,
+ * so each row ends with the bits the dense update would give it.
+ */
+function updateRowsInPlace(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, rows: Int32Array, dim: number, c: StepConstants): void {
+  const f = Math.fround;
+  const beta1 = f(c.beta1);
+  const beta2 = f(c.beta2);
+  const gradientScale1 = f(1 - c.beta1);
+  const gradientScale2 = f(1 - c.beta2);
+  const correction1 = f(1 - c.accBeta1);
+  const correction2 = f(1 - c.accBeta2);
+  const epsilon = f(c.epsilon);
+  const negativeRate = f(-c.learningRate);
+  const keep = f(1 - c.shrink);
+  for (let r = 0; r < rows.length; r++) {
+    const base = rows[r] * dim;
+    const gradientBase = r * dim;
+    for (let d = 0; d < dim; d++) {
+      const at = base + d;
+      const gradient = g[gradientBase + d];
+      const first = f(f(m[at] * beta1) + f(gradient * gradientScale1));
+      const second = f(f(v[at] * beta2) + f(f(gradient * gradient) * gradientScale2));
+      m[at] = first;
+      v[at] = second;
+      const corrected1 = f(first / correction1);
+      const corrected2 = f(second / correction2);
+      let value = f(f(f(corrected1 / f(f(Math.sqrt(corrected2)) + epsilon)) * negativeRate) + w[at]);
+      if (c.shrink !== 0) value = f(value * keep);
+      w[at] = value;
+    }
+  }
+}
+
+/** The same update with tensor ops, for backends whose memory JavaScript cannot write (WebGPU, native TensorFlow). */
+function updateRowsWithOps(table: tf.Variable, m: tf.Variable, v: tf.Variable, rows: Int32Array, g: tf.Tensor2D, c: StepConstants): void {
+  tf.tidy(() => {
+    const indices = tf.tensor1d(rows, 'int32');
+    const slots = tf.reshape(indices, [rows.length, 1]);
+    const first = tf.add(tf.mul(tf.gather(m, indices), c.beta1), tf.mul(g, 1 - c.beta1));
+    const second = tf.add(tf.mul(tf.gather(v, indices), c.beta2), tf.mul(tf.square(g), 1 - c.beta2));
+    const corrected1 = tf.div(first, 1 - c.accBeta1);
+    const corrected2 = tf.div(second, 1 - c.accBeta2);
+    let value = tf.add(tf.mul(tf.div(corrected1, tf.add(tf.sqrt(corrected2), c.epsilon)), -c.learningRate), tf.gather(table, indices));
+    if (c.shrink !== 0) value = tf.mul(value, 1 - c.shrink);
+    m.assign(tf.tensorScatterUpdate(m, slots, first));
+    v.assign(tf.tensorScatterUpdate(v, slots, second));
+    table.assign(tf.tensorScatterUpdate(table, slots, value));
+  });
+}
+
+/**
+ * A writable view of a tensor's memory on the wasm and cpu backends, or undefined. Valid
+ * until the next tensor allocation.
+ */
+function hostView(tensor: tf.Tensor): Float32Array | Int32Array | undefined {
+  const backend = tf.backend();
+  const heap = wasmHeapView(backend, tensor);
+  if (heap !== undefined) return heap;
+  const storage = (backend as unknown as { data?: { get(id: unknown): { values?: unknown } | undefined } }).data;
+  const values = storage?.get(tensor.dataId)?.values;
+  return values instanceof Float32Array || values instanceof Int32Array ? values : undefined;
+}
+
+/**
+ * Gives `variable` its own memory when another tensor shares it (tf.clone and
+ * getWeights() share memory until one side is written), so writing in place cannot
+ * change a saved copy such as the best epoch's weights.
+ */
+function makeExclusive(variable: tf.Variable): void {
+  const backend = tf.backend() as tf.KernelBackend & { refCount?(dataId: unknown): number };
+  if (backend.refCount === undefined || backend.refCount(variable.dataId) <= 1) return;
+  // slice(): the cpu backend's dataSync() returns its own storage, which tf.tensor() would adopt without copying.
+  const copy = tf.tensor(variable.dataSync().slice(), variable.shape, variable.dtype);
+  variable.assign(copy);
+  copy.dispose();
+}

@@ -1,0 +1,62 @@
+// The wasm speed patches (src/core/tf/speed.ts) and the CNN's max-over-time gradient
+// against independent references.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { selectBackend, tf } from '../../out/core/tf/index.js';
+import { applySpeedPatches } from '../../out/core/tf/speed.js';
+import { maxOverTime } from '../../out/core/students/cnn.js';
+
+test('speed patches are applied on wasm', async () => {
+  await selectBackend('wasm');
+  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true });
+});
+
+test('patched wasm gather copies the right rows', async () => {
+  await selectBackend('wasm');
+  const table = tf.randomUniform([50, 7], -1, 1, 'float32', 3);
+  const ids = tf.tensor2d([[0, 49, 3, 3], [7, 0, 12, 49]], undefined, 'int32');
+  const gathered = tf.gather(table, ids);
+  assert.deepEqual(gathered.shape, [2, 4, 7]);
+  const tableValues = table.dataSync();
+  const expected = [0, 49, 3, 3, 7, 0, 12, 49].flatMap((row) => Array.from(tableValues.slice(row * 7, row * 7 + 7)));
+  assert.deepEqual(Array.from(gathered.dataSync()), expected);
+  assert.throws(() => tf.gather(table, tf.tensor1d([50], 'int32')), /index value 50 is not in \[0, 49\]/);
+  tf.dispose([table, ids, gathered]);
+});
+
+test('patched wasm matMul equals explicit transposes', async () => {
+  await selectBackend('wasm');
+  // Shapes where the flipped product is cheaper (tall a) and where it is not (square).
+  const cases = [
+    { a: [300, 40], b: [300, 8], transposeA: true, transposeB: false },
+    { a: [6, 40], b: [300, 40], transposeA: false, transposeB: true },
+    { a: [40, 6], b: [9, 40], transposeA: true, transposeB: true },
+    { a: [2, 30, 5], b: [2, 30, 4], transposeA: true, transposeB: false },
+    { a: [8, 8], b: [8, 8], transposeA: true, transposeB: false },
+  ];
+  for (const [i, { a, b, transposeA, transposeB }] of cases.entries()) {
+    const x = tf.randomNormal(a, 0, 1, 'float32', i);
+    const y = tf.randomNormal(b, 0, 1, 'float32', 100 + i);
+    const lastTwo = (t) => tf.transpose(t, [...t.shape.keys()].map((k, _, all) => (k < all.length - 2 ? k : all.length * 2 - 3 - k)));
+    const patched = tf.matMul(x, y, transposeA, transposeB);
+    const reference = tf.matMul(transposeA ? lastTwo(x) : x, transposeB ? lastTwo(y) : y);
+    assert.deepEqual(patched.shape, reference.shape, `case ${i}`);
+    assert.deepEqual(Array.from(patched.dataSync()), Array.from(reference.dataSync()), `case ${i}`);
+    tf.dispose([x, y, patched, reference]);
+  }
+});
+
+for (const backend of ['wasm', 'cpu']) {
+  test(`max over time gradient equals tf.max's (${backend})`, async () => {
+    await selectBackend(backend);
+    // Column 0 has a tie at t = 0 and t = 2; column 1 is all zeros, as ReLU output often is.
+    const x = tf.tensor3d([[[2, 0, -1], [1, 0, 5], [2, 0, 4]], [[0.5, 0, 3], [-2, 0, 3], [1, 0, 2]]]);
+    const dy = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+    const stock = tf.grad((input) => tf.sum(tf.mul(tf.max(input, 1), dy)))(x);
+    const custom = tf.grad((input) => tf.sum(tf.mul(maxOverTime(input), dy)))(x);
+    assert.deepEqual(Array.from(maxOverTime(x).dataSync()), [2, 0, 5, 1, 0, 3]);
+    assert.deepEqual(Array.from(custom.dataSync()), Array.from(stock.dataSync()));
+    assert.deepEqual(Array.from(custom.dataSync()), [1, 2, 0, 0, 2, 3, 1, 2, 0, 0, 5, 6, 0, 5, 6, 4, 5, 0]);
+    tf.dispose([x, dy, stock, custom]);
+  });
+}
