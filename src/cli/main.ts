@@ -1,15 +1,21 @@
 // `sentiment-distill`: the headless command line over the engine.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, resolveConfig, type DeepPartial, type DistillConfig } from '../core/config';
 import { inspectDataset, readDataset } from '../core/data';
 import { loadPredictor } from '../core/inference';
-import { runDistillation, RunCancelledError } from '../core/pipeline/run';
+import { resumeDistillation, runDistillation, RunCancelledError } from '../core/pipeline/run';
 import { listRuns, RunFolder } from '../core/runs/store';
 import { selectBackend } from '../core/tf';
 import { summarize } from '../core/metrics';
 import { DataError, type ReadOptions } from '../core/types';
+import { HuggingFaceTeacherError } from '../core/teachers/huggingface';
+import { LabelMappingError } from '../core/teachers/labelMapping';
+import { addCacheCommand } from './cacheCommand';
+import { addExportCommand } from './exportCommand';
+import { addGpuCommand } from './gpuCommand';
 import { createRenderer } from './progress';
 import { formatInspect, formatMetricsTable } from './format';
 
@@ -29,10 +35,25 @@ const integer = (name: string) => (value: string) => {
 
 interface TrainFlags extends ReadFlags {
   train: string;
+  /** Run folder to continue instead of starting a run; the other settings come from its config.json. */
+  resume?: string;
   dev?: string;
   test?: string;
   transfer?: string;
-  teacher: string;
+  teacher?: string;
+  teacherModel?: string;
+  teacherModels?: string;
+  labelMap?: string;
+  teacherDtype?: DistillConfig['teacher']['dtype'];
+  teacherDevice?: DistillConfig['teacher']['device'];
+  teacherBatchSize?: number;
+  teacherMaxLength?: number;
+  teacherHead?: DistillConfig['teacher']['head'];
+  teacherHeadEpochs?: number;
+  teacherHeadLearningRate?: number;
+  teacherCache?: boolean;
+  teacherCacheDir?: string;
+  teacherCacheMaxMb?: number;
   softLabels?: string;
   softLabelFormat?: 'auto' | 'logits' | 'probabilities';
   teacherArchitecture?: 'bag' | 'cnn' | 'bilstm';
@@ -117,7 +138,8 @@ function parseDelimiter(value: string): string {
   let delimiter = value;
   if (value === '\\t' || value === 'tab') delimiter = '\t';
   if (value === 'space') delimiter = ' ';
-  if ([...delimiter].length !== 1) throw new InvalidArgumentError(`--delimiter must be one character (or "\\t", "tab", "space"), got "${value}".`);
+  // Called from action handlers, where commander would not print an InvalidArgumentError.
+  if ([...delimiter].length !== 1) throw new ConfigError(`--delimiter must be one character (or "\\t", "tab", "space"), got "${value}".`);
   return delimiter;
 }
 
@@ -138,7 +160,8 @@ function readConfigFile(path: string): DeepPartial<DistillConfig> {
 /** CLI flag for each config key whose error message should name the flag. */
 const FLAG_FOR_KEY: Record<string, string> = {
   'data.goldFraction': '--gold-fraction', 'data.devFraction': '--dev-fraction', 'data.testFraction': '--test-fraction', 'data.maxLength': '--max-length',
-  'teacher.epochs': '--teacher-epochs', 'teacher.learningRate': '--teacher-learning-rate', 'student.embeddingDim': '--embedding-dim', 'student.dropout': '--dropout',
+  'teacher.epochs': '--teacher-epochs', 'teacher.learningRate': '--teacher-learning-rate', 'teacher.batchSize': '--teacher-batch-size', 'teacher.maxLength': '--teacher-max-length',
+  'teacher.headEpochs': '--teacher-head-epochs', 'teacher.headLearningRate': '--teacher-head-learning-rate', 'teacher.cacheMaxMb': '--teacher-cache-max-mb', 'student.embeddingDim': '--embedding-dim', 'student.dropout': '--dropout',
   'student.vocabSize': '--vocab-size', 'student.ngrams': '--ngrams', 'student.ngramBuckets': '--ngram-buckets', 'loss.temperature': '--temperature',
   'loss.temperatureEnd': '--temperature-end', 'loss.alpha': '--alpha', 'loss.alphaEnd': '--alpha-end', 'loss.logitMseWeight': '--logit-mse',
   'loss.featureWeight': '--feature-weight', 'loss.gradientMatchingWeight': '--gradient-matching', 'training.epochs': '--epochs', 'training.batchSize': '--batch-size',
@@ -150,10 +173,34 @@ function withFlagNames(message: string): string {
   return message.replace(/^(\s*)([a-z]+\.[A-Za-z]+)( = )/gm, (match, indent: string, key: string, rest: string) => (FLAG_FOR_KEY[key] ? `${indent}${FLAG_FOR_KEY[key]} (${key})${rest}` : match));
 }
 
+/** Levenshtein distance, for "did you mean" on short words. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Rejects a --teacher value that is a misspelled kind rather than a model id (no slash) or a local folder. */
+function checkTeacherTypo(value: string, kinds: string[]): void {
+  if (kinds.includes(value) || /[\\/]/.test(value) || existsSync(value)) return;
+  const near = kinds.find((kind) => editDistance(value.toLowerCase(), kind) <= 2);
+  if (near) throw new ConfigError(`--teacher "${value}" is neither a teacher kind nor a model folder; did you mean "${near}"? Hugging Face models are given as org/name or a folder path (--teacher-model).`);
+}
+
 /** Turns CLI flags (and an optional JSON config file under them) into a validated config. */
 export function configFromFlags(flags: TrainFlags): DistillConfig {
   const fromFile = flags.config ? readConfigFile(flags.config) : {};
-  const teacherKind = flags.teacher === 'trained' || flags.teacher === 'soft-labels' || flags.teacher === 'none' ? flags.teacher : 'huggingface';
+  // --teacher-model and --teacher-models imply a Hugging Face teacher, and so does a --teacher value other than
+  // trained, soft-labels or none. Without these flags the config file's teacher.kind (or the default) applies.
+  const namedKinds = ['trained', 'soft-labels', 'none'];
+  let teacherKind: DistillConfig['teacher']['kind'] | undefined;
+  if (flags.teacherModel || flags.teacherModels) teacherKind = 'huggingface';
+  else if (flags.teacher !== undefined) checkTeacherTypo(flags.teacher, namedKinds);
+  if (!teacherKind && flags.teacher !== undefined) teacherKind = namedKinds.includes(flags.teacher) ? (flags.teacher as 'trained' | 'soft-labels' | 'none') : 'huggingface';
   const merge = <T extends object>(base: T | undefined, over: T): T => ({ ...(base ?? {}), ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) }) as T;
   return resolveConfig({
     data: merge(fromFile.data, {
@@ -178,7 +225,19 @@ export function configFromFlags(flags: TrainFlags): DistillConfig {
     }),
     teacher: merge(fromFile.teacher, {
       kind: teacherKind,
-      model: teacherKind === 'huggingface' ? flags.teacher : undefined,
+      model: flags.teacherModel ?? (teacherKind === 'huggingface' && flags.teacher && !namedKinds.includes(flags.teacher) ? flags.teacher : undefined),
+      models: flags.teacherModels,
+      labelMap: flags.labelMap,
+      dtype: flags.teacherDtype,
+      device: flags.teacherDevice,
+      batchSize: flags.teacherBatchSize,
+      maxLength: flags.teacherMaxLength,
+      head: flags.teacherHead,
+      headEpochs: flags.teacherHeadEpochs,
+      headLearningRate: flags.teacherHeadLearningRate,
+      cache: flags.teacherCache === false ? false : undefined,
+      cacheDir: flags.teacherCacheDir,
+      cacheMaxMb: flags.teacherCacheMaxMb,
       softLabels: flags.softLabels,
       softLabelFormat: flags.softLabelFormat,
       architecture: flags.teacherArchitecture,
@@ -245,11 +304,25 @@ export function buildProgram(): Command {
       .command('train')
       .description('Run the whole pipeline: read the data, get the teacher outputs, train the student, evaluate both and write a run folder with a report.'),
   )
-    .requiredOption('--train <file>', 'labeled training file')
+    .option('--train <file>', 'labeled training file (required unless --resume is given)')
+    .option('--resume <run-dir>', 'continue a failed or cancelled run from its last epoch checkpoint, with the settings and teacher outputs it saved; other flags are ignored')
     .option('--dev <file>', 'dev file (default: a stratified part of --train, see --dev-fraction)')
     .option('--test <file>', 'test file, scored once with the best checkpoint')
     .option('--transfer <file>', 'unlabeled texts for the teacher to label (transfer set)')
-    .option('--teacher <trained|soft-labels|none|MODEL>', 'teacher: "trained" trains a larger model on the gold labels; "soft-labels" reads --soft-labels; "none" trains the student on gold labels only (Hugging Face model ids and folders are not supported yet)', 'trained')
+    .option('--teacher <trained|soft-labels|none|MODEL>', 'teacher: "trained" trains a larger model on the gold labels; "soft-labels" reads --soft-labels; "none" trains the student on gold labels only; any other value is a Hugging Face model id or local folder (default trained)')
+    .option('--teacher-model <id|folder>', 'Hugging Face teacher: a model id (downloaded by transformers.js where the network allows) or a local folder with config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx')
+    .option('--teacher-models <list>', 'several Hugging Face teachers as MODEL@WEIGHT,MODEL@WEIGHT; the student learns their weighted average probabilities')
+    .option('--label-map <pairs>', 'dataset label to teacher label pairs, such as "pos=POSITIVE,neg=NEGATIVE" (default: match by name)')
+    .addOption(new Option('--teacher-dtype <dtype>', 'Hugging Face teacher weights: fp32 onnx/model.onnx, q8 model_quantized.onnx, fp16 model_fp16.onnx (default fp32)').choices(['fp32', 'q8', 'fp16']))
+    .addOption(new Option('--teacher-device <device>', 'Hugging Face teacher device; falls back to cpu when unavailable (default cpu)').choices(['cpu', 'cuda', 'webgpu']))
+    .option('--teacher-batch-size <n>', 'texts per Hugging Face teacher forward pass (default 32)', integer('--teacher-batch-size'))
+    .option('--teacher-max-length <n>', 'tokens per text for the Hugging Face teacher; longer texts are truncated (default 128)', integer('--teacher-max-length'))
+    .addOption(new Option('--teacher-head <kind>', 'head trained on the pooled features of an encoder without a classifier (default linear)').choices(['linear', 'mlp']))
+    .option('--teacher-head-epochs <n>', 'training epochs of that head; the best dev epoch is kept (default 40)', integer('--teacher-head-epochs'))
+    .option('--teacher-head-learning-rate <lr>', 'Adam learning rate of that head (default 0.01)', number('--teacher-head-learning-rate'))
+    .option('--no-teacher-cache', 'neither read nor write the teacher cache')
+    .option('--teacher-cache-dir <dir>', 'teacher cache folder (default $SENTIMENT_DISTILLER_CACHE_DIR or ~/.cache/sentiment-distiller/teachers)')
+    .option('--teacher-cache-max-mb <n>', 'teacher cache size limit in MiB; least recently used entries are removed beyond it (default 2048)', integer('--teacher-cache-max-mb'))
     .option('--soft-labels <column|file>', 'soft-label column of the training file, or a JSONL/CSV file keyed by row id')
     .addOption(new Option('--soft-label-format <format>', 'whether soft labels are logits or probabilities').choices(['auto', 'logits', 'probabilities']))
     .addOption(new Option('--teacher-architecture <kind>', 'architecture of a trained teacher (default cnn)').choices(['bag', 'cnn', 'bilstm']))
@@ -281,7 +354,7 @@ export function buildProgram(): Command {
     .option('--patience <n>', 'epochs without improvement before stopping; 0 turns early stopping off (default 3)', integer('--patience'))
     .addOption(new Option('--metric <name>', 'dev metric for early stopping and the best checkpoint').choices(['accuracy', 'macroF1', 'weightedF1', 'microF1', 'loss']))
     .option('--seed <n>', 'random seed (default 42)', integer('--seed'))
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default auto)').choices(['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']))
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default auto: tfjs-node-gpu, webgpu, tfjs-node, wasm; see `gpu install`)').choices(['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu']))
     .option('--lenient', 'skip bad rows and report them instead of stopping')
     .option('--config <file>', 'JSON file with settings ({"loss": {"temperature": 4}, ...}); flags override it')
     .option('--out <dir>', 'folder for run folders (default .sentiment-distiller/runs)')
@@ -289,7 +362,8 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON object with the run folder and metrics as the last line')
     .option('--quiet', 'print no progress')
     .action(async (flags: TrainFlags) => {
-      const config = configFromFlags(flags);
+      if (!flags.train && !flags.resume) throw new ConfigError('--train is required: pass the labeled training file, or --resume RUN_DIR to continue a run.');
+      const config = flags.resume ? undefined : configFromFlags(flags);
       const controller = new AbortController();
       let runDir: string | undefined;
       const onSignal = () => {
@@ -310,16 +384,18 @@ export function buildProgram(): Command {
       process.on('SIGTERM', onSignal);
       const renderer = createRenderer({ quiet: flags.quiet === true });
       try {
-        const summary = await runDistillation(config, {
+        const runOptions = {
           onEvent: renderer.onEvent,
           signal: controller.signal,
-          onStart: (run) => {
+          onStart: (run: { runDir: string }) => {
             runDir = run.runDir;
           },
-        });
+        };
+        const summary = config ? await runDistillation(config, runOptions) : await resumeDistillation(flags.resume!, runOptions);
         renderer.finish();
         if (!flags.json) {
           process.stdout.write(formatMetricsTable(summary));
+          process.stdout.write(`\nBackend: ${summary.backend.name} on ${summary.backend.device}${summary.backend.fallbacks.length > 0 ? ` (skipped ${summary.backend.fallbacks.map((f) => f.backend).join(', ')}; reasons in config.json)` : ''}\n`);
           if (summary.state === 'cancelled') process.stdout.write('\nThe run was cancelled; the metrics above are those of the best epoch finished before it.\n');
           process.stdout.write(`\nRun folder: ${summary.runDir}\nReport:     ${summary.report.html}\n`);
         } else {
@@ -352,8 +428,10 @@ export function buildProgram(): Command {
       if (dataset.skipped.length > 0) process.stderr.write(`Skipped ${dataset.skipped.length} rows (first: line ${dataset.skipped[0].line}: ${dataset.skipped[0].message})\n`);
       const predictions = predictor.predict(dataset.examples.map((e) => e.text));
       const gold = dataset.examples.map((e) => (e.labels ?? []).map((i) => predictor.labelNames.indexOf(dataset.labelSpace.names[i])));
-      const metrics = summarize(predictor.task, gold, predictions.map((p) => p.probabilities), {});
-      process.stdout.write(flags.json ? JSON.stringify({ file, examples: dataset.examples.length, metrics }) + '\n' : Object.entries(metrics).map(([k, v]) => `${k.padEnd(16)} ${typeof v === 'number' ? v.toFixed(4) : v}`).join('\n') + '\n');
+      // A multi-label student is scored at the threshold its run chose on dev, as `predict` applies it.
+      const metrics = summarize(predictor.task, gold, predictions.map((p) => p.probabilities), { threshold: predictor.multilabelThreshold });
+      const formatValue = (key: string, v: unknown) => (typeof v === 'number' && key !== 'count' ? v.toFixed(4) : v);
+      process.stdout.write(flags.json ? JSON.stringify({ file, examples: dataset.examples.length, metrics }) + '\n' : Object.entries(metrics).map(([k, v]) => `${k.padEnd(16)} ${formatValue(k, v)}`).join('\n') + '\n');
       predictor.dispose();
     });
 
@@ -367,7 +445,12 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON Lines: {"text", "labels", "probabilities"}')
     .action(async (studentDir: string, texts: string[], flags: { file?: string; backend: DistillConfig['hardware']['backend']; json?: boolean }) => {
       let inputs = texts;
-      if (flags.file) inputs = readFileSync(flags.file, 'utf8').split(/\r?\n/).filter((line) => line.trim() !== '');
+      if (flags.file) {
+        if (!existsSync(flags.file) || statSync(flags.file).isDirectory()) {
+          throw new DataError('File not found.', resolve(flags.file), undefined, undefined, 'Pass --file with a text file of one text per line; relative paths are resolved from the current folder.');
+        }
+        inputs = readFileSync(flags.file, 'utf8').split(/\r?\n/).filter((line) => line.trim() !== '');
+      }
       else if (inputs.length === 0 && !process.stdin.isTTY) inputs = await readStdinLines();
       if (inputs.length === 0) throw new CommanderError(EXIT.usage, 'predict.noInput', 'No texts to label: pass texts as arguments, --file FILE, or pipe lines on standard input.');
       await selectBackend(flags.backend);
@@ -380,6 +463,10 @@ export function buildProgram(): Command {
       });
       predictor.dispose();
     });
+
+  addCacheCommand(program);
+  addExportCommand(program, EXIT);
+  addGpuCommand(program, EXIT);
 
   program
     .command('runs')
@@ -420,6 +507,15 @@ function readVersion(): string {
   }
 }
 
+/** Fix for a file-system error that names a path: the run folder (or another output) cannot be written. */
+const STORAGE_HINTS: Record<string, string> = {
+  ENOSPC: 'The disk is full. Free some space, or pass --out with a folder on another disk.',
+  EDQUOT: 'The disk quota is used up. Free some space, or pass --out with a folder on another disk.',
+  EROFS: 'The file system is read-only. Pass --out with a writable folder.',
+  EACCES: 'Permission denied. Pass --out with a folder you can write to.',
+  EPERM: 'The operation is not permitted. Pass --out with a folder you can write to.',
+};
+
 /** Prints an error the user can act on, without a stack trace, and returns the exit code. */
 export function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
@@ -439,12 +535,18 @@ export function reportError(error: unknown): number {
     process.stderr.write(`${error.message}\n`);
     return EXIT.cancelled;
   }
+  if (error instanceof LabelMappingError || error instanceof HuggingFaceTeacherError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return EXIT.usage;
+  }
   if (error instanceof SyntaxError) {
     process.stderr.write(`error: ${error.message}\n`);
     return EXIT.usage;
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`error: ${message}\n`);
+  const storageHint = STORAGE_HINTS[(error as NodeJS.ErrnoException).code ?? ''];
+  if (storageHint && (error as NodeJS.ErrnoException).path) process.stderr.write(`  ${storageHint}\n`);
   if (process.env.SENTIMENT_DISTILLER_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
   else process.stderr.write('Set SENTIMENT_DISTILLER_DEBUG=1 to print the stack trace.\n');
   return EXIT.failure;

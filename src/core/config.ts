@@ -2,6 +2,8 @@
 // the defaults, the JSON schema that validates a config (CLI flags, config files,
 // VS Code settings) and, later, the settings contributed by the extension.
 import Ajv from 'ajv';
+import { parseLabelMap } from './teachers/labelMapping';
+import { parseTeacherModels } from './teachers/ensemble';
 
 export type StudentKind = 'bag' | 'cnn' | 'bilstm';
 export type TeacherKind = 'trained' | 'soft-labels' | 'huggingface' | 'none';
@@ -44,6 +46,28 @@ export interface DistillConfig {
     kind: TeacherKind;
     /** Hugging Face model id or folder, for kind `huggingface`. */
     model?: string;
+    /** Several Hugging Face teachers as `MODEL@WEIGHT,MODEL@WEIGHT`; their probabilities are averaged with these weights. */
+    models?: string;
+    /** Explicit mapping from dataset labels to teacher labels, `pos=POSITIVE,neg=NEGATIVE`; unlisted labels are matched by name. */
+    labelMap?: string;
+    /** ONNX weights variant of a Hugging Face teacher: onnx/model.onnx, model_quantized.onnx or model_fp16.onnx. */
+    dtype: 'fp32' | 'q8' | 'fp16';
+    /** Execution provider of a Hugging Face teacher; falls back to cpu when it cannot be used. */
+    device: 'cpu' | 'cuda' | 'webgpu';
+    /** Texts per forward pass of a Hugging Face teacher. */
+    batchSize: number;
+    /** Tokens per text of a Hugging Face teacher; longer texts are truncated. */
+    maxLength: number;
+    /** Classification head trained on the pooled features of an encoder without one. */
+    head: 'linear' | 'mlp';
+    headEpochs: number;
+    headLearningRate: number;
+    /** Whether Hugging Face teacher outputs are read from and written to the teacher cache. */
+    cache: boolean;
+    /** Teacher cache folder; empty uses SENTIMENT_DISTILLER_CACHE_DIR or the OS cache folder. */
+    cacheDir?: string;
+    /** Size limit of the teacher cache in MiB; least recently used entries are removed beyond it. */
+    cacheMaxMb: number;
     /** Soft-label column in the training file, or a side file keyed by row id. */
     softLabels?: string;
     /** Whether soft labels are logits or probabilities; `auto` decides from the values. */
@@ -95,6 +119,8 @@ export interface DistillConfig {
     learningRate: number;
     /** Decoupled (AdamW) weight decay of the student. */
     weightDecay: number;
+    /** Lazy Adam updates of embedding rows a batch touched: `auto` for the bag student only. */
+    sparseEmbeddingUpdates: 'auto' | 'on' | 'off';
     lrSchedule: 'constant' | 'linear' | 'cosine';
     /** Fraction of all steps spent warming the learning rate up from 0. */
     warmupFraction: number;
@@ -110,7 +136,7 @@ export interface DistillConfig {
     labelErrorConfidence: number;
   };
   hardware: {
-    backend: 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+    backend: 'auto' | 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'wasm' | 'cpu';
   };
   output: {
     /** Folder holding one subfolder per run. */
@@ -158,6 +184,18 @@ export const SETTINGS: readonly SettingSpec[] = [
 
   S({ section: 'teacher', key: 'kind', type: 'string', default: 'trained', enum: ['trained', 'soft-labels', 'huggingface', 'none'], description: 'Teacher: a larger model trained in the run on the gold labels, precomputed soft labels, a Hugging Face model, or none (the student learns from gold labels only, as a baseline).' }),
   S({ section: 'teacher', key: 'model', type: 'string', description: 'Hugging Face model id or local model folder (teacher kind huggingface).' }),
+  S({ section: 'teacher', key: 'models', type: 'string', description: 'Several Hugging Face teachers as MODEL@WEIGHT separated by commas (weight 1 when omitted); the student learns the weighted average of their probabilities. Used instead of teacher.model.' }),
+  S({ section: 'teacher', key: 'labelMap', type: 'string', description: 'Dataset label to teacher label pairs such as pos=POSITIVE,neg=NEGATIVE. Labels not listed are matched by name (case, pos/positive, LABEL_0 by index, 1 star to 5 stars).' }),
+  S({ section: 'teacher', key: 'dtype', type: 'string', default: 'fp32', enum: ['fp32', 'q8', 'fp16'], description: 'Weights of a Hugging Face teacher: fp32 reads onnx/model.onnx, q8 onnx/model_quantized.onnx, fp16 onnx/model_fp16.onnx.' }),
+  S({ section: 'teacher', key: 'device', type: 'string', default: 'cpu', enum: ['cpu', 'cuda', 'webgpu'], description: 'Device of a Hugging Face teacher; the run falls back to cpu when the device cannot be used and logs which one ran.' }),
+  S({ section: 'teacher', key: 'batchSize', type: 'integer', default: 32, minimum: 1, maximum: 1024, description: 'Texts per forward pass of a Hugging Face teacher.' }),
+  S({ section: 'teacher', key: 'maxLength', type: 'integer', default: 128, minimum: 8, maximum: 8192, description: 'Maximum tokens per text for a Hugging Face teacher; longer texts are truncated.' }),
+  S({ section: 'teacher', key: 'head', type: 'string', default: 'linear', enum: ['linear', 'mlp'], description: 'Classification head trained on the pooled features of a Hugging Face encoder that has none: linear, or a small MLP with one hidden layer.' }),
+  S({ section: 'teacher', key: 'headEpochs', type: 'integer', default: 40, minimum: 1, maximum: 1000, description: 'Training epochs of the classification head of a Hugging Face encoder (the best dev epoch is kept).' }),
+  S({ section: 'teacher', key: 'headLearningRate', type: 'number', default: 0.01, minimum: 1e-6, maximum: 1, description: 'Adam learning rate of the classification head of a Hugging Face encoder.' }),
+  S({ section: 'teacher', key: 'cache', type: 'boolean', default: true, description: 'Store Hugging Face teacher outputs on disk, so a re-run with the same model, settings and texts skips teacher inference.' }),
+  S({ section: 'teacher', key: 'cacheDir', type: 'string', description: 'Teacher cache folder. Empty uses the SENTIMENT_DISTILLER_CACHE_DIR environment variable, else the OS cache folder (for example ~/.cache/sentiment-distiller/teachers).' }),
+  S({ section: 'teacher', key: 'cacheMaxMb', type: 'integer', default: 2048, minimum: 1, maximum: 1048576, description: 'Size limit of the teacher cache in MiB; the least recently used entries are removed beyond it.' }),
   S({ section: 'teacher', key: 'softLabels', type: 'string', description: 'Soft-label column of the training file, or a JSONL/CSV side file keyed by row id (teacher kind soft-labels).' }),
   S({ section: 'teacher', key: 'softLabelFormat', type: 'string', default: 'auto', enum: ['auto', 'logits', 'probabilities'], description: 'Whether soft labels are logits or probabilities; auto treats rows that are non-negative and sum to 1 as probabilities.' }),
   S({ section: 'teacher', key: 'architecture', type: 'string', default: 'cnn', enum: ['bag', 'cnn', 'bilstm'], description: 'Architecture of a teacher trained in the run.' }),
@@ -191,6 +229,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   S({ section: 'training', key: 'batchSize', type: 'integer', default: 64, minimum: 1, maximum: 4096, description: 'Examples per mini-batch.' }),
   S({ section: 'training', key: 'learningRate', type: 'number', default: 0.005, minimum: 1e-6, maximum: 1, description: 'Peak Adam learning rate of the student.' }),
   S({ section: 'training', key: 'weightDecay', type: 'number', default: 0, minimum: 0, maximum: 10, description: 'Decoupled weight decay (AdamW) of the student: every step multiplies each weight by 1 − learning rate × weight decay.' }),
+  S({ section: 'training', key: 'sparseEmbeddingUpdates', type: 'string', default: 'auto', enum: ['auto', 'on', 'off'], description: 'Lazy Adam for embedding tables: each step updates only the rows of the tokens in the batch, with their moments and weight decay, instead of the whole table. auto: on for the bag student, off for the others. Off by itself when loss.gradientMatchingWeight > 0.' }),
   S({ section: 'training', key: 'lrSchedule', type: 'string', default: 'linear', enum: ['constant', 'linear', 'cosine'], description: 'Learning-rate decay after warm-up.' }),
   S({ section: 'training', key: 'warmupFraction', type: 'number', default: 0.05, minimum: 0, maximum: 0.5, description: 'Fraction of all steps spent warming the learning rate up from 0.' }),
   S({ section: 'training', key: 'patience', type: 'integer', default: 3, minimum: 0, maximum: 1000, description: 'Epochs without improvement of the metric before training stops; 0 turns early stopping off.' }),
@@ -200,7 +239,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   S({ section: 'training', key: 'tuneThreshold', type: 'boolean', default: true, description: 'Multi-label runs: use the threshold (0.05 to 0.95) with the best dev micro F1, chosen separately for teacher and student, instead of multilabelThreshold.' }),
   S({ section: 'training', key: 'labelErrorConfidence', type: 'number', default: 0.9, minimum: 0.5, maximum: 1, description: 'Teacher confidence at or above which a contradicted gold label is flagged as a possible label error.' }),
 
-  S({ section: 'hardware', key: 'backend', type: 'string', default: 'auto', enum: ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], description: 'TensorFlow.js backend; auto tries tfjs-node-gpu, tfjs-node, then wasm.' }),
+  S({ section: 'hardware', key: 'backend', type: 'string', default: 'auto', enum: ['auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'], description: 'TensorFlow.js backend; auto tries tfjs-node-gpu (CUDA), webgpu, tfjs-node, then wasm. GPU backends need the packages that "Install GPU Acceleration" installs.' }),
 
   S({ section: 'output', key: 'runsDir', type: 'string', default: '.sentiment-distiller/runs', description: 'Folder holding one subfolder per run.' }),
   S({ section: 'output', key: 'runId', type: 'string', description: 'Run folder name; generated from the time and dataset when empty.' }),
@@ -279,11 +318,22 @@ function validateConfig(config: unknown): void {
 
 function checkDependencies(config: DistillConfig): void {
   const problems: string[] = [];
-  if (config.teacher.kind === 'huggingface' && !config.teacher.model) {
-    problems.push('teacher.kind = "huggingface" needs teacher.model (a model id or a local folder); pass --teacher MODEL.');
-  } else if (config.teacher.kind === 'huggingface') {
-    // NOTE: Hugging Face teachers plug in through the Teacher interface; until they do, stop before reading any data.
-    problems.push(`teacher "${config.teacher.model}": Hugging Face teachers are not supported in this version; use --teacher trained, --teacher soft-labels with --soft-labels, or --teacher none.`);
+  if (config.teacher.kind === 'huggingface' && !config.teacher.model && !config.teacher.models) {
+    problems.push('teacher.kind = "huggingface" needs teacher.model (a model id or a local folder) or teacher.models; pass --teacher MODEL or --teacher-models A@0.5,B@0.5.');
+  }
+  if (config.teacher.kind === 'huggingface' && config.teacher.models) {
+    try {
+      parseTeacherModels(config.teacher.models);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if (config.teacher.labelMap) {
+    try {
+      parseLabelMap(config.teacher.labelMap);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
   }
   if (config.teacher.kind === 'soft-labels' && !config.teacher.softLabels) {
     problems.push('teacher.kind = "soft-labels" needs teacher.softLabels (a column of the training file or a side file); pass --soft-labels.');

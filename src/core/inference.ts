@@ -25,6 +25,8 @@ export interface Prediction {
 export interface Predictor {
   readonly task: TaskKind;
   readonly labelNames: string[];
+  /** Multi-label decision threshold the run chose on dev (saved in labels.json). */
+  readonly multilabelThreshold: number;
   readonly student: Student;
   predict(texts: string[]): Prediction[];
   dispose(): void;
@@ -61,6 +63,7 @@ export async function loadPredictor(path: string): Promise<Predictor> {
   return {
     task: meta.task,
     labelNames: meta.labels,
+    multilabelThreshold: meta.multilabelThreshold,
     student,
     predict(texts: string[]): Prediction[] {
       const { logits } = predictModel(student, encode(texts));

@@ -1,6 +1,7 @@
 // The guided flow after "Distill Sentiment Model…": inspect the dataset, show what was
 // found, pick columns, teacher and student, then queue the run. Choices are remembered
 // per dataset in the workspace state.
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { ConfigError, resolveConfig, type DeepPartial, type DistillConfig, type StudentKind } from '../core/config';
@@ -8,6 +9,7 @@ import type { DatasetInfo } from '../core/types';
 import { getLog } from './log';
 import type { RunManager } from './runManager';
 import { SECTION, settingsOverrides } from './settings';
+import { datasetConfigPath, readDatasetSettings, toOverrides } from './settingsPanel/fields';
 
 interface RememberedChoices {
   textColumn?: string;
@@ -186,7 +188,7 @@ function previewItems(info: DatasetInfo, hasErrors: boolean): Item<'continue' | 
 
 async function pickTeacher(info: DatasetInfo, columns: string[], remembered: TeacherChoice | undefined, step: { title: string; step: number; steps: number }): Promise<TeacherChoice | undefined> {
   const architecture = vscode.workspace.getConfiguration(SECTION).get<string>('teacher.architecture', 'cnn');
-  const items: Item<TeacherChoice | 'file'>[] = [
+  const items: Item<TeacherChoice | 'file' | 'huggingface'>[] = [
     { label: '$(mortar-board) ' + vscode.l10n.t('Train a teacher in the run'), description: architecture, detail: vscode.l10n.t('A larger model trained on every gold label first, then used to label the training texts.'), value: { kind: 'trained' } },
   ];
   const softColumn = info.softLabelColumn;
@@ -195,20 +197,46 @@ async function pickTeacher(info: DatasetInfo, columns: string[], remembered: Tea
     items.push({ label: '$(table) ' + vscode.l10n.t('Soft labels from column "{0}"', column), description: column === softColumn ? vscode.l10n.t('detected') : undefined, detail: vscode.l10n.t('Logits or probabilities per row as a JSON list.'), value: { kind: 'soft-labels', source: column } });
   }
   items.push({ label: '$(file-symlink-file) ' + vscode.l10n.t('Soft labels from a file…'), detail: vscode.l10n.t('JSONL with {"id": …, "logits": […]} per row, for example teacher-logits.jsonl from an earlier run.'), value: 'file' });
+  items.push({ label: '$(hubot) ' + vscode.l10n.t('Hugging Face model…'), detail: vscode.l10n.t('A text-classification model or an encoder (its head is trained in the run), from a local folder or a hub id, run with transformers.js.'), value: 'huggingface' });
   items.push({ label: '$(circle-slash) ' + vscode.l10n.t('No teacher'), detail: vscode.l10n.t('The student learns from the gold labels only (a baseline).'), value: { kind: 'none' } });
 
-  const chosen = await pick<TeacherChoice | 'file'>(items, { ...step, placeholder: vscode.l10n.t('Teacher'), active: remembered });
+  const chosen = await pick<TeacherChoice | 'file' | 'huggingface'>(items, { ...step, placeholder: vscode.l10n.t('Teacher'), active: remembered });
+  if (chosen === 'huggingface') return pickHuggingFaceModel(remembered?.kind === 'huggingface' ? remembered.model : undefined);
   if (chosen !== 'file') return chosen;
   const file = await vscode.window.showOpenDialog({ title: vscode.l10n.t('Choose a soft-label file'), canSelectMany: false, filters: { JSONL: ['jsonl', 'ndjson'], CSV: ['csv', 'tsv'] } });
   return file?.[0] ? { kind: 'soft-labels', source: file[0].fsPath } : undefined;
 }
 
+/** Asks for a hub id or a local model folder; a value that looks like a path must be an existing folder. */
+async function pickHuggingFaceModel(previous: string | undefined): Promise<TeacherChoice | undefined> {
+  const model = await vscode.window.showInputBox({
+    title: vscode.l10n.t('Hugging Face teacher'),
+    prompt: vscode.l10n.t('A model folder (config.json, tokenizer.json, onnx/model.onnx) or a hub id such as "org/model"; hub ids need network access the first time.'),
+    value: previous,
+    ignoreFocusOut: true,
+    validateInput: (value) => {
+      const text = value.trim();
+      if (!text) return vscode.l10n.t('Enter a model folder or a hub id.');
+      const looksLikePath = isAbsolute(text) || text.startsWith('.') || text.startsWith('~');
+      if (looksLikePath && !existsSync(text)) return vscode.l10n.t('The folder {0} does not exist.', text);
+      return undefined;
+    },
+  });
+  return model ? { kind: 'huggingface', model: model.trim() } : undefined;
+}
+
 /** Settings.json values, then the flow's choices for this dataset. */
 export function buildConfig(path: string, info: DatasetInfo, choices: RememberedChoices): DistillConfig {
+  const workspaceFolder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(path))?.uri.fsPath;
+  const folder = workspaceFolder ?? (info.format === 'folder' ? path : dirname(path));
   const overrides = settingsOverrides(vscode.Uri.file(path)) as Record<string, Record<string, unknown>>;
+  // The settings panel's per-dataset file applies on top of settings.json, in trusted workspaces only.
+  if (workspaceFolder && vscode.workspace.isTrusted) {
+    const perDataset = toOverrides(readDatasetSettings(datasetConfigPath(workspaceFolder, path))) as Record<string, Record<string, unknown>>;
+    for (const [section, values] of Object.entries(perDataset)) overrides[section] = { ...(overrides[section] ?? {}), ...values };
+  }
   const teacher = choices.teacher ?? { kind: 'trained' };
   const runsDir = (overrides.output?.runsDir as string | undefined) ?? '.sentiment-distiller/runs';
-  const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(path))?.uri.fsPath ?? (info.format === 'folder' ? path : dirname(path));
   const config: DeepPartial<DistillConfig> = {
     ...overrides,
     data: { ...(overrides.data ?? {}), train: path, textColumn: choices.textColumn, labelColumn: choices.labelColumn, lenient: choices.lenient || undefined },

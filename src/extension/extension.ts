@@ -1,14 +1,23 @@
 // Extension entry point: wires the run manager, the Runs view and the commands. Nothing
 // here loads TensorFlow.js; training happens in the forked host process.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import { resolveConfig, type DistillConfig } from '../core/config';
 import { runDistillFlow } from './distillFlow';
 import { getLog } from './log';
+import { isInside } from './pathGuard';
 import { RunManager } from './runManager';
 import { RunItem, RunsTreeProvider, runsFolders } from './runsView';
 import { showReport } from './reportPanel';
+import { DashboardPanel, registerDashboard } from './dashboard/panel';
+import { listRuns } from '../core/runs/store';
+import { registerSettingsPanel } from './settingsPanel';
+import { registerTeacherCacheCommands } from './teacherCache';
+import { registerAnnotations } from './annotation';
+import { registerExportCommand } from './exportCommand';
+import { registerGpuInstall } from './gpuInstall';
+import { registerResumeRun } from './resumeRun';
 
 type CommandHandler = (...args: unknown[]) => unknown;
 
@@ -21,7 +30,26 @@ function runDirOf(argument: unknown, tree: vscode.TreeView<RunItem>): string | u
 
 /** Refuses folders outside the run folders of the open workspace, so a command argument cannot delete or open arbitrary paths. */
 function isKnownRunDir(runDir: string): boolean {
-  return runsFolders().some((folder) => runDir.startsWith(folder + '/') || runDir.startsWith(folder + '\\')) && existsSync(join(runDir, 'status.json'));
+  // isInside resolves `..` and symbolic links, so `runs/../../x` is not taken for a run folder.
+  return runsFolders().some((folder) => isInside(runDir, folder) && resolve(runDir) !== resolve(folder)) && existsSync(join(runDir, 'status.json'));
+}
+
+/** Asks for one of the workspace's runs, newest first. */
+async function pickRun(): Promise<string | undefined> {
+  const items = runsFolders().flatMap((folder) =>
+    listRuns(folder).map((status) => ({
+      label: status.runId,
+      description: status.state,
+      detail: typeof status.summary?.dataset === 'string' ? status.summary.dataset : undefined,
+      runDir: join(folder, status.runId),
+    })),
+  );
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage(vscode.l10n.t('There are no runs in this workspace yet. Right-click a dataset and choose "Distill Sentiment Model…".'));
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Open the dashboard of a run'), matchOnDetail: true });
+  return picked?.runDir;
 }
 
 /** What `activate` returns: used by the in-extension-host tests and available to other extensions. */
@@ -60,10 +88,10 @@ export function activate(context: vscode.ExtensionContext): SentimentDistillerAp
       const runDir = requireRun(argument);
       if (runDir) showReport(context, runDir);
     },
-    'sentimentDistiller.openDashboard': (argument) => {
-      // NOTE: the live dashboard is not built yet; the report shows the same charts for finished runs.
-      const runDir = requireRun(argument);
-      if (runDir) showReport(context, runDir);
+    'sentimentDistiller.openDashboard': async (argument) => {
+      // From the Command Palette there is no argument and maybe no selection: ask which run.
+      const runDir = argument === undefined && tree.selection.length === 0 ? await pickRun() : requireRun(argument);
+      if (runDir) DashboardPanel.show(context.extensionUri, runDir);
     },
     'sentimentDistiller.openRunFolder': async (argument) => {
       const runDir = requireRun(argument);
@@ -111,6 +139,13 @@ export function activate(context: vscode.ExtensionContext): SentimentDistillerAp
       }),
     );
   }
+  registerSettingsPanel(context, manager);
+  registerDashboard(context);
+  registerTeacherCacheCommands(context);
+  registerAnnotations(context, manager);
+  registerExportCommand(context, tree);
+  registerGpuInstall(context);
+  registerResumeRun(context, manager, tree);
   log.info(`Sentiment Distiller activated in ${Date.now() - started} ms.`);
 
   return {

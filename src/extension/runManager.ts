@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { DistillConfig } from '../core/config';
 import { describeEpoch, type RunEvent } from '../core/events';
 import { RunFolder } from '../core/runs/store';
-import { HEARTBEAT_TIMEOUT_MS, isHostMessage, type ExtensionMessage, type HostMessage, type RunResultSummary } from '../host/protocol';
+import { HEARTBEAT_TIMEOUT_MS, WINDOW_CLOSED_ERROR, isHostMessage, type ExtensionMessage, type HostMessage, type RunResultSummary } from '../host/protocol';
 import { getLog } from './log';
 import { maxConcurrentRuns } from './settings';
 
@@ -28,6 +28,8 @@ export interface TrackedRun {
   progress?: { stage: string; percent: number; epoch?: number; epochs?: number; loss?: number; etaSeconds?: number };
   summary?: RunResultSummary;
   error?: string;
+  /** Set for a run that continues an existing run folder from its checkpoint. */
+  resume?: boolean;
 }
 
 const LOG_TAIL_LINES = 20;
@@ -50,14 +52,27 @@ export class RunManager implements vscode.Disposable {
     return this.runs.filter((run) => run.state === 'queued' || run.state === 'starting' || run.state === 'running').reverse();
   }
 
+  /** The newest tracked run of `runDir` (a resumed run is tracked again under the same folder). */
   findByDir(runDir: string): TrackedRun | undefined {
-    return this.runs.find((run) => run.runDir === runDir);
+    return [...this.runs].reverse().find((run) => run.runDir === runDir);
   }
 
   enqueue(config: DistillConfig): TrackedRun {
     const run: TrackedRun = { key: randomUUID(), label: `${basename(config.data.train)} · ${config.student.kind}`, config, state: 'queued' };
     this.runs.push(run);
     getLog().info(`Queued a run on ${config.data.train} (${config.student.kind} student, ${config.teacher.kind} teacher).`);
+    this.changed.fire();
+    this.startQueued();
+    return run;
+  }
+
+  /** Queues the continuation of the failed or cancelled run in `runDir`; `config` is its config.json settings, for labels and logs. */
+  enqueueResume(runDir: string, config: DistillConfig): TrackedRun {
+    const existing = this.findByDir(runDir);
+    if (existing && (existing.state === 'queued' || existing.state === 'starting' || existing.state === 'running')) return existing;
+    const run: TrackedRun = { key: randomUUID(), label: `${basename(config.data.train)} · ${config.student.kind}`, config, state: 'queued', runDir, runId: basename(runDir), resume: true };
+    this.runs.push(run);
+    getLog().info(`Queued resuming ${runDir} from its last checkpoint.`);
     this.changed.fire();
     this.startQueued();
     return run;
@@ -153,7 +168,9 @@ export class RunManager implements vscode.Disposable {
           reported += increment;
           const eta = event.etaSeconds !== undefined ? vscode.l10n.t(', {0} left', formatDuration(event.etaSeconds)) : '';
           const epoch = event.epoch !== undefined ? vscode.l10n.t('epoch {0}/{1}', event.epoch, event.epochs ?? '?') + ' · ' : '';
-          progress.report({ increment, message: `${stageLabel(event.stage)} · ${epoch}${Math.round(percent)}%${eta}` });
+          // The link opens the live dashboard; notifications render Markdown command links.
+          const link = run.runDir ? ` · [${vscode.l10n.t('Open Dashboard')}](command:sentimentDistiller.openDashboard?${encodeURIComponent(JSON.stringify([run.runDir]))})` : '';
+          progress.report({ increment, message: `${stageLabel(event.stage)} · ${epoch}${Math.round(percent)}%${eta}${link}` });
         };
         return new Promise<void>((resolve) => {
           resolveProgress = resolve;
@@ -204,7 +221,7 @@ export class RunManager implements vscode.Disposable {
     const log = getLog();
     switch (message.type) {
       case 'ready':
-        send(child, { type: 'start', config: run.config });
+        send(child, run.resume && run.runDir ? { type: 'resume', runDir: run.runDir } : { type: 'start', config: run.config });
         break;
       case 'heartbeat':
         break;
@@ -229,8 +246,11 @@ export class RunManager implements vscode.Disposable {
           state === 'done'
             ? vscode.l10n.t('Distillation finished: {0}, student {1}.', run.label, headline !== undefined ? headline.toFixed(4) : '–')
             : vscode.l10n.t('Distillation cancelled: {0}. The best checkpoint so far was kept.', run.label);
-        void vscode.window.showInformationMessage(text, vscode.l10n.t('Open Report')).then((choice) => {
-          if (choice) void vscode.commands.executeCommand('sentimentDistiller.openReport', message.summary.runDir);
+        const openDashboard = vscode.l10n.t('Open Dashboard');
+        const openReport = vscode.l10n.t('Open Report');
+        void vscode.window.showInformationMessage(text, openDashboard, openReport).then((choice) => {
+          if (choice === openDashboard) void vscode.commands.executeCommand('sentimentDistiller.openDashboard', message.summary.runDir);
+          else if (choice === openReport) void vscode.commands.executeCommand('sentimentDistiller.openReport', message.summary.runDir);
         });
         break;
       }
@@ -303,7 +323,7 @@ export class RunManager implements vscode.Disposable {
     for (const [key, child] of this.children) {
       getLog().info(`Stopping the training host (pid ${child.pid}) because the extension is shutting down.`);
       const run = this.runs.find((r) => r.key === key);
-      markFailed(run?.runDir, 'VS Code closed the window while the run was training.');
+      markFailed(run?.runDir, WINDOW_CLOSED_ERROR);
       child.kill('SIGKILL');
     }
     this.children.clear();

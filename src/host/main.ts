@@ -3,11 +3,17 @@
 // the extension host means a crash or a long step never freezes the editor.
 import { resolveConfig } from '../core/config';
 import { throttleProgress } from '../core/events';
-import { runDistillation } from '../core/pipeline/run';
-import { HEARTBEAT_INTERVAL_MS, isExtensionMessage, type HostError, type HostMessage } from './protocol';
+import { resumeDistillation, runDistillation } from '../core/pipeline/run';
+import { RunFolder } from '../core/runs/store';
+import { HEARTBEAT_INTERVAL_MS, WINDOW_CLOSED_ERROR, isExtensionMessage, type HostError, type HostMessage } from './protocol';
 
 function send(message: HostMessage): void {
-  process.send?.(message);
+  if (!process.connected) return;
+  // With a callback, a write to a channel that just closed (EPIPE) is reported here instead
+  // of as an uncaught 'error' event. The 'disconnect' handler then ends the run.
+  process.send?.(message, undefined, undefined, (error: Error | null) => {
+    if (error) process.stderr.write(`Could not send a ${message.type} message to the extension: ${error.message}\n`);
+  });
 }
 
 function describeError(error: unknown): HostError {
@@ -44,15 +50,16 @@ function main(): void {
     started = true;
     void (async () => {
       try {
-        const config = resolveConfig(message.config);
-        const summary = await runDistillation(config, {
+        const options = {
           signal: controller.signal,
-          onStart: (run) => {
+          onStart: (run: { runId: string; runDir: string }) => {
             runDir = run.runDir;
             send({ type: 'started', ...run });
           },
           onEvent: throttleProgress((event) => send({ type: 'event', event }), 250),
-        });
+        };
+        if (message.type === 'resume') runDir = message.runDir;
+        const summary = message.type === 'resume' ? await resumeDistillation(message.runDir, options) : await runDistillation(resolveConfig(message.config), options);
         send({
           type: 'done',
           summary: {
@@ -79,9 +86,20 @@ function main(): void {
     })();
   });
   process.on('disconnect', () => {
-    // The extension went away: stop after the current batch, then exit.
+    // The extension went away (window closed or reloaded). Finishing the run as cancelled
+    // would hide it from the resume offer, so the run is marked failed and the process exits
+    // at once. The checkpoint of the last finished epoch is complete: it is written by
+    // synchronous calls that this handler cannot interrupt.
     controller.abort();
-    setTimeout(() => process.exit(0), 5000).unref();
+    if (runDir) {
+      try {
+        const folder = RunFolder.open(runDir);
+        if (folder.readStatus().state === 'running') folder.finish('failed', { error: WINDOW_CLOSED_ERROR });
+      } catch (error) {
+        process.stderr.write(`Could not mark ${runDir} as failed: ${(error as Error).message}\n`);
+      }
+    }
+    process.exit(0);
   });
   send({ type: 'ready', pid: process.pid });
 }

@@ -8,6 +8,8 @@ import type { RunEvent } from '../core/events';
 /** Extension → host. */
 export type ExtensionMessage =
   | { type: 'start'; config: DistillConfig }
+  /** Continue the failed or cancelled run in `runDir` from its last checkpoint. */
+  | { type: 'resume'; runDir: string }
   | { type: 'cancel' };
 
 export interface HostError {
@@ -42,6 +44,9 @@ export type HostMessage =
   | { type: 'done'; summary: RunResultSummary }
   | { type: 'failed'; error: HostError; runDir?: string };
 
+/** status.json error of a run stopped because the extension went away (window closed or reloaded); the extension offers to resume such runs. */
+export const WINDOW_CLOSED_ERROR = 'VS Code closed the window while the run was training.';
+
 /** Milliseconds between heartbeats; the extension declares the host hung after `HEARTBEAT_TIMEOUT_MS` of silence. */
 export const HEARTBEAT_INTERVAL_MS = 1000;
 export const HEARTBEAT_TIMEOUT_MS = 30_000;
@@ -50,23 +55,77 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
-const RUN_EVENT_TYPES = new Set(['stage', 'progress', 'step', 'epoch', 'log']);
+const isOptionalNumber = (value: unknown): boolean => value === undefined || isNumber(value);
+const isRole = (value: unknown): boolean => value === 'teacher' || value === 'student';
+/** Metric maps such as `{ accuracy: 0.9 }`; JSON turns NaN into null, so null is allowed and shown as missing. */
+const isMetricMap = (value: unknown): value is Record<string, number | null> => isObject(value) && Object.values(value).every((v) => v === null || isNumber(v));
+const isSplitMetrics = (value: unknown): boolean => isObject(value) && Object.entries(value).every(([split, metrics]) => (split === 'dev' || split === 'test') && isMetricMap(metrics));
+const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error']);
+const RUN_STAGES = new Set(['load', 'tokenize', 'teacher-train', 'teacher-predict', 'student-train', 'evaluate', 'save']);
 
+/** Checks every field a consumer of `RunEvent` reads, with its type. */
 export function isRunEvent(value: unknown): value is RunEvent {
-  if (!isObject(value) || !isString(value.type) || !RUN_EVENT_TYPES.has(value.type)) return false;
+  if (!isObject(value) || !isString(value.type)) return false;
   switch (value.type) {
     case 'stage':
-      return isString(value.stage) && isString(value.message);
+      return isString(value.stage) && RUN_STAGES.has(value.stage) && isString(value.message);
     case 'progress':
-      return isString(value.stage) && isNumber(value.done) && isNumber(value.total);
+      return (
+        isString(value.stage) &&
+        RUN_STAGES.has(value.stage) &&
+        isNumber(value.done) &&
+        isNumber(value.total) &&
+        isOptionalNumber(value.epoch) &&
+        isOptionalNumber(value.epochs) &&
+        isOptionalNumber(value.loss) &&
+        isOptionalNumber(value.etaSeconds)
+      );
     case 'step':
-      return isNumber(value.epoch) && isNumber(value.step) && isObject(value.losses);
+      return (
+        isRole(value.role) &&
+        isNumber(value.epoch) &&
+        isNumber(value.step) &&
+        isObject(value.losses) &&
+        isNumber(value.losses.total) &&
+        Object.values(value.losses).every(isNumber) &&
+        isNumber(value.learningRate) &&
+        isNumber(value.temperature) &&
+        isNumber(value.alpha)
+      );
     case 'epoch':
-      return isNumber(value.epoch) && isObject(value.dev) && typeof value.best === 'boolean';
+      return (
+        isRole(value.role) &&
+        isNumber(value.epoch) &&
+        isNumber(value.trainLoss) &&
+        isNumber(value.devLoss) &&
+        isObject(value.dev) &&
+        Object.values(value.dev).every(isNumber) &&
+        typeof value.best === 'boolean' &&
+        isNumber(value.seconds)
+      );
     case 'log':
-      return isString(value.level) && isString(value.message);
+      return isString(value.level) && LOG_LEVELS.has(value.level) && isString(value.message);
+    default:
+      return false;
   }
-  return false;
+}
+
+function isRunResultSummary(value: unknown): value is RunResultSummary {
+  return (
+    isObject(value) &&
+    isString(value.runId) &&
+    isString(value.runDir) &&
+    (value.state === 'done' || value.state === 'cancelled') &&
+    isString(value.task) &&
+    Array.isArray(value.labels) &&
+    value.labels.every(isString) &&
+    isString(value.backend) &&
+    isSplitMetrics(value.teacher) &&
+    isSplitMetrics(value.student) &&
+    isNumber(value.bestEpoch) &&
+    isNumber(value.seconds) &&
+    isString(value.reportHtml)
+  );
 }
 
 export function isHostMessage(value: unknown): value is HostMessage {
@@ -81,9 +140,16 @@ export function isHostMessage(value: unknown): value is HostMessage {
     case 'event':
       return isRunEvent(value.event);
     case 'done':
-      return isObject(value.summary) && isString(value.summary.runDir) && isString(value.summary.runId);
+      return isRunResultSummary(value.summary);
     case 'failed':
-      return isObject(value.error) && isString(value.error.message) && isString(value.error.name);
+      return (
+        isObject(value.error) &&
+        isString(value.error.message) &&
+        isString(value.error.name) &&
+        isString(value.error.formatted) &&
+        (value.error.stack === undefined || isString(value.error.stack)) &&
+        (value.runDir === undefined || isString(value.runDir))
+      );
     default:
       return false;
   }
@@ -91,6 +157,19 @@ export function isHostMessage(value: unknown): value is HostMessage {
 
 export function isExtensionMessage(value: unknown): value is ExtensionMessage {
   if (!isObject(value) || !isString(value.type)) return false;
-  if (value.type === 'cancel') return true;
-  return value.type === 'start' && isObject(value.config) && isObject(value.config.data) && isString(value.config.data.train);
+  switch (value.type) {
+    case 'cancel':
+      return true;
+    case 'start':
+      return isObject(value.config) && isObject(value.config.data) && isString(value.config.data.train);
+    case 'resume':
+      // An absolute path: the host's working folder is not the workspace folder.
+      return isString(value.runDir) && isAbsolutePath(value.runDir);
+    default:
+      return false;
+  }
+}
+
+function isAbsolutePath(path: string): boolean {
+  return path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\\\');
 }

@@ -1,15 +1,16 @@
-// The run dashboard in a real VS Code (code-server + Chromium): live curves during a run,
-// a confusion cell that filters the table, a row that opens the dataset at the record's
-// line, view state kept across hiding, markup shown as text, light and dark screenshots.
+// The run dashboard in a real VS Code (code-server + Chromium). Covered: live curves
+// during a run, a confusion cell that filters the table, a row that opens the dataset at
+// the record's line, view state kept across hiding, markup shown as text, CSV and PNG
+// export, and screenshots in a light and a dark theme.
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeTempDir, repoRoot } from '../helpers.mjs';
-import { e2eSkipReason, explorerContextMenu, openWorkbench, pickQuickInput, runCommand, screenshot, startCodeServer, waitForNotification } from './harness.mjs';
+import { explorerContextMenu, openWorkbench, packagedSkipReason, packagedVsix, pickQuickInput, runCommand, screenshot, startCodeServer, waitForNotification } from './harness.mjs';
 
-const vsix = join(repoRoot, 'sentiment-distiller.vsix');
-const skip = e2eSkipReason() ?? (existsSync(vsix) ? undefined : 'sentiment-distiller.vsix is missing; run `npm run package` first');
+const vsix = packagedVsix;
+const skip = packagedSkipReason();
 const datasetName = 'reviews-dashboard.csv';
 // A review whose text is markup: the dashboard must show it as text and never run it.
 const markupReview = 'Great <img src=x onerror="document.title=\'pwned\'"> food, would come back';
@@ -52,6 +53,22 @@ async function pointCount(frame) {
   return Number((await frame.locator('#loss-chart').getAttribute('data-points')) ?? 0);
 }
 
+/** Waits until code-server's save dialog (a quick input) proposes a path matching `pattern`, then accepts it. */
+async function acceptSaveDialog(page, pattern) {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ timeout: 15_000 });
+  // The dialog first shows the folder, then fills in the file name.
+  const deadline = Date.now() + 15_000;
+  let value = await input.inputValue();
+  while (!pattern.test(value) && Date.now() < deadline) {
+    await page.waitForTimeout(200);
+    value = await input.inputValue();
+  }
+  assert.match(value, pattern);
+  await page.keyboard.press('Enter');
+  return value.replace(/^~/, '');
+}
+
 async function cursorLine(page) {
   const text = await page.locator('[id="status.editor.selection"]').innerText();
   const match = /Ln (\d+)/.exec(text);
@@ -76,12 +93,9 @@ test('dashboard: live curves, confusion filter, dataset links, state and themes'
       await pickQuickInput(page, 'label');
       await pickQuickInput(page, 'Train a teacher in the run');
       await pickQuickInput(page, 'Bag of n-grams');
-      // The run folder exists as soon as the host starts; then the palette command lists it.
-      const deadline = Date.now() + 60_000;
-      while (!runDirOf() && Date.now() < deadline) await page.waitForTimeout(500);
-      assert.ok(runDirOf(), 'a run folder appeared');
-      await runCommand(page, 'Sentiment Distiller: Open Dashboard');
-      await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().click();
+      // The progress notification links to the dashboard once the run folder exists.
+      await page.locator('.notification-toast a', { hasText: 'Open Dashboard' }).first().click({ timeout: 90_000 });
+      assert.ok(runDirOf(), 'a run folder exists');
       await frame.locator('#loss-chart').waitFor({ timeout: 60_000 });
       await frame.locator('#loss-chart[data-points]:not([data-points="0"])').waitFor({ timeout: 120_000 });
       const first = await pointCount(frame);
@@ -129,6 +143,16 @@ test('dashboard: live curves, confusion filter, dataset links, state and themes'
       assert.notEqual(await page.title(), 'pwned');
     });
 
+    await t.test('the filtered table exports as CSV', async () => {
+      await frame.locator('#export-csv').click();
+      await acceptSaveDialog(page, /predictions\.csv$/);
+      await waitForNotification(page, 'predictions.csv', { timeoutMs: 15_000 });
+      const lines = readFileSync(join(runDirOf(), 'predictions.csv'), 'utf8').trim().split('\n');
+      assert.equal(lines.length, 4, 'a header and the 3 rows the filter shows');
+      assert.match(lines[0], /^split,id,line,text,gold,teacher,student,kl/);
+      assert.ok(lines.slice(1).every((line) => line.includes('onerror=')));
+    });
+
     await t.test('the panel keeps its state after its tab is hidden and shown', async () => {
       // Opening the dataset in the same editor group hides the dashboard; its webview is discarded.
       await page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.getByText(datasetName, { exact: true }) }).first().dblclick();
@@ -158,10 +182,19 @@ test('dashboard: live curves, confusion filter, dataset links, state and themes'
     });
 
     await t.test('screenshots in a dark and a light theme', async () => {
-      await page.locator('.tabs-container .tab', { hasText: 'Dashboard' }).first().click();
+      // From the Command Palette the command requests a run, then reveals its open dashboard.
+      await runCommand(page, 'Sentiment Distiller: Open Dashboard');
+      await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().click();
+      await page.locator('.tabs-container .tab.active', { hasText: 'Dashboard' }).first().waitFor({ timeout: 15_000 });
       await frame.locator('vscode-tab-header[data-tab="curves"]').click();
       await frame.locator('#loss-chart').waitFor();
       await screenshot(page, 'dashboard-curves-dark');
+      await frame.locator('#loss-chart-png').click();
+      const target = await acceptSaveDialog(page, /-loss-curves\.png$/);
+      await waitForNotification(page, 'loss-curves.png', { timeoutMs: 15_000 });
+      const png = readFileSync(join(runDirOf(), target.split('/').pop()));
+      assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG signature');
+      assert.ok(png.length > 5000, `the PNG has ${png.length} bytes`);
       await frame.locator('vscode-tab-header[data-tab="errors"]').click();
       await screenshot(page, 'dashboard-errors-dark');
       await runCommand(page, 'Preferences: Color Theme');

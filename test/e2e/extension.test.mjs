@@ -7,10 +7,10 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeTempDir, repoRoot } from '../helpers.mjs';
-import { e2eSkipReason, explorerContextMenu, openWorkbench, pickQuickInput, runCommand, runExtensionTests, screenshot, startCodeServer, waitForNotification } from './harness.mjs';
+import { explorerContextMenu, openWorkbench, packagedSkipReason, packagedVsix, pickQuickInput, runCommand, runExtensionTests, screenshot, startCodeServer, waitForNotification } from './harness.mjs';
 
-const vsix = join(repoRoot, 'sentiment-distiller.vsix');
-const skip = e2eSkipReason() ?? (existsSync(vsix) ? undefined : 'sentiment-distiller.vsix is missing; run `npm run package` first');
+const vsix = packagedVsix;
+const skip = packagedSkipReason();
 const sampleName = 'reviews-en-zh.csv';
 
 // Small settings so a run takes seconds on two cores.

@@ -17,6 +17,9 @@ import { repoRoot } from '../helpers.mjs';
 
 export const resultsDir = join(repoRoot, 'test-results', 'e2e');
 
+/** The .vsix that `npm run package` builds and most e2e tests install. */
+export const packagedVsix = join(repoRoot, 'sentiment-distiller.vsix');
+
 /**
  * User settings that stop the workbench's outbound requests (telemetry, update
  * checks, AI features, extension gallery, npm lookups, type acquisition), plus
@@ -68,6 +71,11 @@ export function e2eSkipReason() {
     }
   }
   return undefined;
+}
+
+/** Returns why the tests that install the packaged .vsix cannot run here, or undefined when they can. */
+export function packagedSkipReason() {
+  return e2eSkipReason() ?? (existsSync(packagedVsix) ? undefined : 'sentiment-distiller.vsix is missing; run `npm run package` first');
 }
 
 /**
@@ -179,7 +187,8 @@ export async function startCodeServer({ workspace, vsix, extensionDevelopmentPat
     '--auth', 'none',
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    // code-server's flag overrides the setting, so trust tests (setting true) leave it out.
+    ...(settings['security.workspace.trust.enabled'] === true ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--ignore-last-opened',
   ];

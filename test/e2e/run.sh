@@ -10,8 +10,13 @@ set -eu
 cd "$(dirname "$0")/../.."
 
 # One test file at a time: each starts its own code-server and Chromium, and two
-# cores cannot run two workbenches within the tests' timeouts.
-test_command='node --test --test-concurrency=1 --test-reporter=spec "$@" test/e2e/'
+# cores cannot run two workbenches within the tests' timeouts. Test files among the
+# arguments (*.test.mjs) run alone; without any, every file in test/e2e/ runs.
+target=test/e2e/
+for argument in "$@"; do
+  case "$argument" in *.test.mjs) target= ;; esac
+done
+test_command="node --test --test-concurrency=1 --test-reporter=spec \"\$@\" $target"
 
 if unshare -n sh -c 'ip link set lo up' 2>/dev/null; then
   exec unshare -n sh -c "ip link set lo up && $test_command" sh "$@"

@@ -8,10 +8,10 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeTempDir, repoRoot } from '../helpers.mjs';
-import { e2eSkipReason, openWorkbench, runCommand, screenshot, startCodeServer } from './harness.mjs';
+import { openWorkbench, packagedSkipReason, packagedVsix, runCommand, screenshot, startCodeServer } from './harness.mjs';
 
-const vsix = join(repoRoot, 'sentiment-distiller.vsix');
-const skip = e2eSkipReason() ?? (existsSync(vsix) ? undefined : 'sentiment-distiller.vsix is missing; run `npm run package` first');
+const vsix = packagedVsix;
+const skip = packagedSkipReason();
 const sampleName = 'reviews-en-zh.csv';
 
 // Small runs: no teacher, a bag student, one epoch, so each run takes seconds on two cores.

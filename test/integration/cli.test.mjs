@@ -454,12 +454,13 @@ describe('invalid settings', () => {
     assert.match(stderr, /bag, cnn, bilstm/);
   });
 
-  test('Hugging Face teacher exits 2 before any run', async () => {
+  test('an unreachable Hugging Face teacher exits 2 before any run', async () => {
     const out = join(temp.dir, 'hf-runs');
     const { code, stderr } = await runCli(['train', '--train', samplePath, '--teacher', 'some/missing-model', '--out', out, '--quiet']);
     assert.equal(code, 2);
     assert.match(stderr, /some\/missing-model/);
-    assert.match(stderr, /not supported/);
+    assert.match(stderr, /config\.json could not be read/);
+    assert.match(stderr, /--teacher-model \/path\/to\/folder/, 'the message says how to use a local folder');
     assertNoStackTrace(stderr);
     const runs = JSON.parse((await runCli(['runs', '--out', out, '--json'])).stdout);
     assert.deepEqual(runs, []);

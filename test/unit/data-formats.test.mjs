@@ -321,3 +321,15 @@ test('duplicates and overlaps are reported', () => {
   assert.match(problems[1].message, /"train" and "dev" share 1 text/);
   assert.equal(problems[1].line, 7);
 });
+
+test('text column equal to the label column is rejected', async () => {
+  const file = join(temp.dir, 'same-column.csv');
+  writeFileSync(file, 'sentence,label\ngreat film,1\nawful film,0\n');
+  await assert.rejects(readDataset(file, { textColumn: 'label' }), (error) => {
+    assert.equal(error.name, 'DataError');
+    assert.equal(error.message, 'Column "label" is both the text column and the label column.');
+    assert.equal(error.column, 2);
+    assert.match(error.hint, /--text-column/);
+    return true;
+  });
+});

@@ -21,10 +21,11 @@ test('auto falls back to wasm', { skip: nativeInstalled && 'tfjs-node is install
   assert.equal(info.name, 'wasm');
   assert.equal(info.package, '@tensorflow/tfjs-backend-wasm');
   assert.match(info.device, /^CPU \(wasm( SIMD)?, 1 thread\)$/);
-  assert.deepEqual(info.fallbacks.map((f) => f.backend), ['tfjs-node-gpu', 'tfjs-node']);
+  assert.deepEqual(info.fallbacks.map((f) => f.backend), ['tfjs-node-gpu', 'webgpu', 'tfjs-node']);
   assert.equal(info.fallbacks[0].reason, '@tensorflow/tfjs-node-gpu is not installed');
-  assert.equal(info.fallbacks[1].reason, '@tensorflow/tfjs-node is not installed');
-  assert.equal(messages.length, 3);
+  assert.equal(info.fallbacks[1].reason, 'webgpu is not installed');
+  assert.equal(info.fallbacks[2].reason, '@tensorflow/tfjs-node is not installed');
+  assert.equal(messages.length, 4);
   assert.equal(tf.getBackend(), 'wasm');
   assert.deepEqual(Array.from(await tf.add(tf.tensor1d([1, 2]), 1).data()), [2, 3]);
 });
@@ -50,7 +51,7 @@ test('forced backends switch and return', async () => {
 
 test('forced missing backend names package', { skip: nativeInstalled && 'tfjs-node is installed here' }, async () => {
   await assert.rejects(selectBackend('tfjs-node'), /@tensorflow\/tfjs-node\b.*not installed.*npm install @tensorflow\/tfjs-node/);
-  await assert.rejects(selectBackend('tfjs-node-gpu'), /@tensorflow\/tfjs-node-gpu.*npm install @tensorflow\/tfjs-node-gpu.*CUDA/);
+  await assert.rejects(selectBackend('tfjs-node-gpu'), /@tensorflow\/tfjs-node-gpu.*sentiment-distill gpu install --target cuda.*CUDA 11\.2/);
 });
 
 test('unknown backend is rejected', async () => {

@@ -18,9 +18,22 @@ import {
 import zoomPlugin from 'chartjs-plugin-zoom';
 import type { EpochRow, StepRow } from '../../src/core/runs/dashboardTypes';
 import * as l10n from '@vscode/l10n';
-import { foreground, gridColor, seriesColor, withAlpha } from './theme';
+import { cssVariable, foreground, gridColor, seriesColor, withAlpha } from './theme';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, CategoryScale, Tooltip, Legend, Decimation, zoomPlugin);
+// Canvases are transparent; an exported PNG needs the theme's background behind the lines and labels.
+const backgroundPlugin = {
+  id: 'themeBackground',
+  beforeDraw(chart: Chart) {
+    const { ctx, width, height } = chart;
+    ctx.save();
+    ctx.globalCompositeOperation = 'destination-over';
+    ctx.fillStyle = cssVariable('--vscode-editor-background', '#1e1e1e');
+    ctx.fillRect(0, 0, width, height);
+    ctx.restore();
+  },
+};
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, CategoryScale, Tooltip, Legend, Decimation, zoomPlugin, backgroundPlugin);
 
 interface Point {
   x: number;

@@ -82,7 +82,7 @@ export function renderMatrices(
   }
 }
 
-/** The matrices as CSV text, one block per matrix, for export. */
+/** Formats the matrices as CSV text for export, one block per matrix. */
 export function matricesToCsv(row: ConfusionRow, labels: string[], task: string | undefined): string {
   const multilabel = task === 'multilabel';
   const quote = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);

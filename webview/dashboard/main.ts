@@ -211,12 +211,18 @@ curvesToolbar.append(
   labeled(l10n.t('Model'), roleSelect),
   logScale,
   button(l10n.t('Reset zoom'), 'zoom-out', () => curves.resetZoom()),
-  button(l10n.t('Export PNG'), 'device-camera', () => exportCharts(), 'export-png'),
 );
 
-function chartBox(id: string, caption: string): [HTMLElement, HTMLCanvasElement] {
+/** A captioned chart canvas with its own PNG export button. */
+function chartBox(id: string, caption: string, exportName: string): [HTMLElement, HTMLCanvasElement] {
   const figure = element('figure', 'chart');
-  figure.append(element('figcaption', undefined, caption));
+  const figcaption = element('figcaption', undefined, caption);
+  const exportButton = element('button', 'icon-button codicon codicon-device-camera');
+  exportButton.id = `${id}-png`;
+  exportButton.title = l10n.t('Export this chart as PNG');
+  exportButton.addEventListener('click', () => exportChart(exportName, id));
+  figcaption.append(exportButton);
+  figure.append(figcaption);
   const box = element('div', 'canvas-box');
   const canvas = document.createElement('canvas');
   canvas.id = id;
@@ -224,9 +230,9 @@ function chartBox(id: string, caption: string): [HTMLElement, HTMLCanvasElement]
   figure.append(box);
   return [figure, canvas];
 }
-const [lossFigure, lossCanvas] = chartBox('loss-chart', l10n.t('Training loss per step'));
-const [validationFigure, validationCanvas] = chartBox('validation-chart', l10n.t('Validation per epoch'));
-const [lrFigure, lrCanvas] = chartBox('lr-chart', l10n.t('Learning rate'));
+const [lossFigure, lossCanvas] = chartBox('loss-chart', l10n.t('Training loss per step'), 'loss-curves');
+const [validationFigure, validationCanvas] = chartBox('validation-chart', l10n.t('Validation per epoch'), 'validation');
+const [lrFigure, lrCanvas] = chartBox('lr-chart', l10n.t('Learning rate'), 'learning-rate');
 panels.curves.append(curvesToolbar, overlayHost, lossFigure, validationFigure, lrFigure);
 const curves = new Curves(lossCanvas, validationCanvas, lrCanvas, view);
 smoothingInput.addEventListener('input', () => {
@@ -253,13 +259,9 @@ function renderOverlayChoices(): void {
   }
 }
 
-function exportCharts(): void {
-  const names: [string, typeof curves.loss][] = [
-    ['loss-curves', curves.loss],
-    ['validation', curves.validation],
-    ['learning-rate', curves.learningRate],
-  ];
-  for (const [name, chart] of names) post({ type: 'exportPng', name: `${run?.runId ?? 'run'}-${name}`, dataUrl: chart.toBase64Image('image/png', 1) });
+function exportChart(name: string, canvasId: string): void {
+  const chart = { 'loss-chart': curves.loss, 'validation-chart': curves.validation, 'lr-chart': curves.learningRate }[canvasId];
+  if (chart) post({ type: 'exportPng', name: `${run?.runId ?? 'run'}-${name}`, dataUrl: chart.toBase64Image('image/png', 1) });
 }
 
 // ---- Confusion matrices and the predictions table ----------------------------------

@@ -201,6 +201,20 @@ export function detectRoles(columns: string[], rows: unknown[][], options: RoleO
   if (text === undefined) {
     throw new DataError('No column is left to hold the text.', file, undefined, undefined, 'Pass --text-column with the name or 0-based index of the text column.');
   }
+  // A model that reads its label as its text scores 1.0 and learns nothing.
+  let role: 'label' | 'id' | 'soft-label' | undefined;
+  if (text === label || labelColumns?.includes(text)) role = 'label';
+  else if (text === id) role = 'id';
+  else if (text === soft) role = 'soft-label';
+  if (role) {
+    throw new DataError(
+      `Column "${columns[text]}" is both the text column and the ${role} column.`,
+      file,
+      undefined,
+      text + 1,
+      `Pass --text-column with the column that holds the review text${role === 'label' ? ', and --label-column with the labels' : ''}.`,
+    );
+  }
   used.add(text);
 
   if (label === undefined && !labelColumns) {

@@ -142,7 +142,9 @@ export function renderModelCard(input: CardInput): string {
   lines.push(`- Teacher: ${withoutTeacher ? 'none (gold labels only)' : teacher}.`);
   lines.push(`- Loss: ${pick('loss', ['temperature', 'alpha', 'logitMseWeight', 'featureWeight', 'gradientMatchingWeight']) || 'not recorded'}.`);
   lines.push(`- Training: ${pick('training', ['epochs', 'batchSize', 'learningRate', 'weightDecay', 'patience', 'seed']) || 'not recorded'}.`);
-  lines.push(`- Data: ${pick('data', ['maxLength', 'goldFraction', 'devFraction']) || 'not recorded'}.`);
+  // A fraction only matters when the run split dev (or test) off the training file.
+  const splitKeys = [...(settings.data?.dev === undefined ? ['devFraction'] : []), ...(settings.data?.test === undefined ? ['testFraction'] : [])];
+  lines.push(`- Data: ${pick('data', ['maxLength', 'goldFraction', ...splitKeys]) || 'not recorded'}.`);
   lines.push('', 'The run folder\'s `config.json` has every setting.', '');
 
   lines.push('## Limits', '');

@@ -1,22 +1,26 @@
 // The whole distillation job: data, tokenizer, teacher, student, evaluation and the
 // run folder. The CLI, the training host and the tests all call `runDistillation`.
 import { createRequire } from 'node:module';
-import { existsSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { DistillConfig } from '../config';
 import type { EventSink, RunEvent } from '../events';
 import { classificationReport, confusionMatrix, agreement, multilabelReport, thresholdMultilabel, argmax } from '../metrics';
-import { createStudent, defaultStudentConfig, saveStudent, type StudentConfig } from '../students';
+import { createStudent, defaultStudentConfig, saveStudent, type Student, type StudentConfig } from '../students';
 import { selectBackend, type BackendInfo } from '../tf';
 import { createSoftLabelTeacher } from '../teachers/soft-labels';
+import { createEnsembleTeacher, parseTeacherModels } from '../teachers/ensemble';
+import { checkHuggingFaceTeacher, createHuggingFaceTeacher, TeacherCancelledError } from '../teachers/huggingface';
 import { trainTeacher } from '../teachers/trained';
 import type { Teacher, TeacherOutputs } from '../teachers/types';
-import { trainModel, type EpochRecord } from '../train/trainer';
+import { disposeTrainerState, trainModel, type EpochRecord } from '../train/trainer';
+import { loadCheckpointState, prepareResume, removeResumeFiles, settingsSha256, writeCheckpoint, writeTeacherSnapshot, type ResumePlan } from '../runs/resume';
 import { evaluateLogits, predictModel, toProbabilities, type Evaluation } from '../train/evaluate';
 import { RunFolder, hashPath, makeRunId } from '../runs/store';
 import { renderHtml, renderMarkdown, type PerLabelScores, type ReportData, type StepPoint } from '../runs/report';
 import { DataError, type Example, type LabelSpace, type TaskKind } from '../types';
 import { buildEncoder, prepareData } from './prepare';
+import { confusionRecord } from './confusion';
 import { compareExamples, type DisagreementRecord, type PredictionRecord, type SplitName } from './disagreements';
 
 export interface RunSummary {
@@ -39,6 +43,18 @@ export interface RunOptions {
   /** Called once the run folder exists, before any data is read. */
   onStart?: (run: { runId: string; runDir: string }) => void;
   signal?: AbortSignal;
+  /** Continue the prepared run instead of creating one; set by `resumeDistillation`. */
+  resume?: ResumePlan;
+}
+
+/**
+ * Continues the failed or cancelled run in `runDir` from its last checkpoint (the end of
+ * its last finished student epoch) with the teacher outputs it saved, so no teacher is
+ * loaded, trained or run. With the same backend the result equals an uninterrupted run.
+ */
+export async function resumeDistillation(runDir: string, options: Omit<RunOptions, 'resume'> = {}): Promise<RunSummary> {
+  const plan = await prepareResume(runDir);
+  return runDistillation(plan.config, { ...options, resume: plan });
 }
 
 export class RunCancelledError extends Error {
@@ -70,10 +86,19 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       throw new DataError('File not found.', resolve(path), undefined, undefined, `Check the --${key} path; relative paths are resolved from ${process.cwd()}.`);
     }
   }
-  const folder = RunFolder.create(config.output.runsDir, config.output.runId || makeRunId(config.data.train, config.student.kind));
-  // Lists of runs show the dataset and student even for a run that dies early.
-  folder.writeStatus({ ...folder.readStatus(), summary: { dataset: config.data.train, student: config.student.kind, teacher: config.teacher.kind } });
-  const steps: StepPoint[] = [];
+  const resume = options.resume;
+  if (config.teacher.kind === 'huggingface' && !resume) {
+    for (const { model } of config.teacher.models ? parseTeacherModels(config.teacher.models) : [{ model: config.teacher.model! }]) await checkHuggingFaceTeacher(model, config.teacher.dtype);
+  }
+  const folder = resume ? resume.folder : RunFolder.create(config.output.runsDir, config.output.runId || makeRunId(config.data.train, config.student.kind));
+  if (resume) {
+    const { finishedAt: _finishedAt, error: _error, ...status } = folder.readStatus();
+    folder.writeStatus({ ...status, state: 'running', pid: process.pid });
+  } else {
+    // Lists of runs show the dataset and student even for a run that dies early.
+    folder.writeStatus({ ...folder.readStatus(), summary: { dataset: config.data.train, student: config.student.kind, teacher: config.teacher.kind } });
+  }
+  const steps: StepPoint[] = [...(resume?.steps ?? [])];
   const epochs: { teacher: EpochRecord[]; student: EpochRecord[] } = { teacher: [], student: [] };
 
   // Every event goes to the caller and to metrics.jsonl (steps and epochs) as it happens.
@@ -90,12 +115,15 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
   };
   const log = (level: 'info' | 'warn', message: string) => emit({ type: 'log', level, message });
   options.onStart?.({ runId: folder.runId, runDir: folder.dir });
+  // Until the data is read, a DataError is an input mistake: the new folder is removed rather than kept as a failed run.
+  let dataRead = false;
 
   try {
     emit({ type: 'stage', stage: 'load', message: `Reading ${config.data.train}` });
     const backend = await selectBackend(config.hardware.backend, (message) => log('info', message));
     log('info', `Backend: ${backend.name} (${backend.device}).`);
     const data = await prepareData(config, log);
+    dataRead = true;
     const { labelSpace } = data;
     log('info', `Task ${labelSpace.task} with ${labelSpace.names.length} labels; train ${data.counts.train} (${data.counts.trainGold} gold for the student), dev ${data.counts.dev}, test ${data.counts.test}.`);
 
@@ -106,7 +134,9 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     emit({ type: 'stage', stage: 'tokenize', message: config.student.tokenizerFile ? `Loading the tokenizer ${config.student.tokenizerFile}` : 'Building the student tokenizer' });
     const { tokenizer, encode, inputVocabSize } = await buildEncoder(config, data.train.map((e) => e.text), config.student.kind);
 
-    const teacher = config.teacher.kind === 'none' ? undefined : await createTeacher(config, labelSpace, tokenizer, data.train, data.trainGold, data.dev, emit, options.signal, epochs);
+    // A resumed run reuses the saved teacher outputs and never creates the teacher.
+    const snapshot = resume?.teacher;
+    const teacher = config.teacher.kind === 'none' || snapshot ? undefined : await cancellable(createTeacher(config, labelSpace, tokenizer, data.train, data.trainGold, data.dev, emit, options.signal, epochs), folder);
     checkCancelled(options.signal, folder);
 
     const threshold = config.training.multilabelThreshold;
@@ -115,15 +145,38 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     const goldOf = (examples: Example[]) => examples.map((e) => e.labels ?? []);
     let teacherTrain: TeacherOutputs | undefined;
     let teacherEval: { dev?: Evaluation; test?: Evaluation } | undefined;
-    if (teacher) {
+    // Wall time of the teacher's dev and test predictions, for the speed comparison with the student.
+    let teacherSeconds: Partial<Record<'dev' | 'test', number>> = {};
+    const teacherInfo = teacher ?? (snapshot ? { description: snapshot.description, trainedOn: new Set(snapshot.trainedOn) } : undefined);
+    if (snapshot) {
+      teacherTrain = snapshot.train;
+      teacherSeconds = snapshot.seconds;
+      epochs.teacher = snapshot.history;
+      const devEvaluation = snapshot.dev ? evaluateLogits(snapshot.dev, goldOf(data.dev), labelSpace.task, k, tune ? 'tune' : threshold) : undefined;
+      teacherEval = {
+        dev: devEvaluation,
+        test: snapshot.test ? evaluateLogits(snapshot.test, goldOf(data.test), labelSpace.task, k, devEvaluation?.threshold ?? threshold) : undefined,
+      };
+      log('info', `Reusing the saved outputs of ${snapshot.description.name}${teacherEval.dev ? `: teacher dev ${formatHeadline(teacherEval.dev, labelSpace.task)}` : ''}.`);
+    } else if (teacher) {
       emit({ type: 'stage', stage: 'teacher-predict', message: `Computing ${teacher.description.name} outputs` });
-      teacherTrain = await teacher.predict(data.train, { onEvent: emit, signal: options.signal });
-      // Ids are kept as read; `line` lets a copy of the file under another name match by line.
-      folder.writeJsonl('teacher-logits.jsonl', data.train.map((e, i) => ({ id: e.id, line: e.source.line, logits: Array.from(teacherTrain!.logits[i], (v) => Math.round(v * 1e5) / 1e5) })));
       // A soft-label teacher may have outputs for the training rows only; then it has no dev or test scores.
       const covered = (examples: Example[]) => examples.length > 0 && teacher.covers?.(examples) !== false;
-      const teacherDev = covered(data.dev) ? await teacher.predict(data.dev) : undefined;
-      const teacherTest = covered(data.test) ? await teacher.predict(data.test) : undefined;
+      const timed = async (examples: Example[], split: 'dev' | 'test') => {
+        const start = performance.now();
+        const outputs = await cancellable(teacher.predict(examples, { onEvent: emit, signal: options.signal }), folder);
+        teacherSeconds[split] = (performance.now() - start) / 1000;
+        return outputs;
+      };
+      // Dev is scored before the (longer) training rows, so a wrong label mapping shows in the log at once.
+      const teacherDev = covered(data.dev) ? await timed(data.dev, 'dev') : undefined;
+      if (teacherDev && teacher.description.kind === 'huggingface') {
+        log('info', `Teacher dev ${formatHeadline(evaluateLogits(teacherDev.logits, goldOf(data.dev), labelSpace.task, k, threshold), labelSpace.task)}, before distillation (a score near chance often means a wrong label mapping; see --label-map).`);
+      }
+      const teacherTest = covered(data.test) ? await timed(data.test, 'test') : undefined;
+      teacherTrain = await cancellable(teacher.predict(data.train, { onEvent: emit, signal: options.signal }), folder);
+      // Ids are kept as read; `line` lets a copy of the file under another name match by line.
+      folder.writeJsonl('teacher-logits.jsonl', data.train.map((e, i) => ({ id: e.id, line: e.source.line, logits: Array.from(teacherTrain!.logits[i], (v) => Math.round(v * 1e5) / 1e5) })));
       // Test is scored at the threshold chosen on dev, never tuned on test itself.
       const devEvaluation = teacherDev ? evaluateLogits(teacherDev.logits, goldOf(data.dev), labelSpace.task, k, tune ? 'tune' : threshold) : undefined;
       teacherEval = {
@@ -132,10 +185,23 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       };
       if (teacherEval.dev) log('info', `Teacher dev ${formatHeadline(teacherEval.dev, labelSpace.task)}.`);
       else log('info', 'The teacher has no outputs for the dev rows, so it is not scored.');
+      // Exact float32 outputs (teacher-logits.jsonl is rounded and has no dev, test or features), for resuming.
+      const featuresUsed = config.loss.featureWeight > 0;
+      writeTeacherSnapshot(folder, {
+        description: teacher.description,
+        trainedOn: [...teacher.trainedOn],
+        featureDim: teacher.featureDim,
+        seconds: teacherSeconds,
+        history: epochs.teacher,
+        metricsBytes: fileBytes(folder.path('metrics.jsonl')),
+        train: { logits: teacherTrain.logits, features: featuresUsed ? teacherTrain.features : undefined },
+        dev: teacherDev?.logits,
+        test: teacherTest?.logits,
+      });
       checkCancelled(options.signal, folder);
     }
     // Without a teacher the student learns from the gold rows only.
-    const studentRows = teacher ? data.train : data.train.filter((e) => e.labels !== null);
+    const studentRows = teacherInfo ? data.train : data.train.filter((e) => e.labels !== null);
 
     emit({ type: 'stage', stage: 'student-train', message: `Training the ${config.student.kind} student` });
     const studentConfig: StudentConfig = {
@@ -145,6 +211,12 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       ...(config.student.hiddenDim > 0 ? { hiddenDim: config.student.hiddenDim } : {}),
     };
     const student = createStudent(studentConfig, config.training.seed);
+    const checkpoint = resume ? resume.checkpoint : undefined;
+    if (checkpoint && JSON.stringify(checkpoint.context.student) !== JSON.stringify(student.config)) {
+      throw new Error(`The checkpoint in ${checkpoint.dir} contains a student ${JSON.stringify(checkpoint.context.student)}, but the data and settings now build ${JSON.stringify(student.config)}; the tokenizer file or the data changed. Start a new run.`);
+    }
+    const resumeState = checkpoint ? loadCheckpointState(checkpoint.dir) : undefined;
+    const configSha256 = settingsSha256(config);
     const trainIds = encode(studentRows.map((e) => e.text));
     const devIds = encode(data.dev.map((e) => e.text));
     const result = await trainModel(
@@ -159,6 +231,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
         batchSize: config.training.batchSize,
         learningRate: config.training.learningRate,
         weightDecay: config.training.weightDecay,
+        sparseEmbeddingUpdates: config.training.sparseEmbeddingUpdates,
         lrSchedule: config.training.lrSchedule,
         warmupFraction: config.training.warmupFraction,
         patience: config.training.patience,
@@ -171,11 +244,15 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       {
         onEvent: emit,
         signal: options.signal,
-        onBest: async () => {
-          await saveStudent(student, folder.path('checkpoint'));
+        // Every epoch end, so a killed run loses at most one epoch; see runs/resume.ts for the layout.
+        onCheckpoint: (state) => writeCheckpoint(folder, state, { settingsSha256: configSha256, metricsBytes: fileBytes(folder.path('metrics.jsonl')), student: student.config, cwd: resume?.checkpoint?.context.cwd ?? process.cwd() }),
+        resume: resumeState,
+        onEvaluation: (epoch, evaluation) => {
+          folder.appendJsonl('metrics.jsonl', { type: 'confusion', time: Date.now(), role: 'student', epoch, split: 'dev', ...confusionRecord(goldOf(data.dev), teacherEval?.dev, evaluation, labelSpace.task, k) });
         },
       },
     );
+    if (resumeState) disposeTrainerState(resumeState);
     epochs.student = result.history;
     if (result.cancelled && result.bestEpoch === 0) checkCancelled(options.signal, folder);
 
@@ -187,7 +264,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     const studentTest = data.test.length > 0 ? evaluateLogits(predictModel(student, encode(data.test.map((e) => e.text))).logits, goldOf(data.test), labelSpace.task, k, studentThreshold) : undefined;
     const studentTrainProbabilities = predictModel(student, trainIds).logits.map((row) => toProbabilities(row, labelSpace.task));
 
-    const compareOptions = { task: labelSpace.task, labelNames: labelSpace.names, threshold: studentThreshold, teacherThreshold, labelErrorConfidence: config.training.labelErrorConfidence, trainedOn: teacher?.trainedOn ?? new Set<string>() };
+    const compareOptions = { task: labelSpace.task, labelNames: labelSpace.names, threshold: studentThreshold, teacherThreshold, labelErrorConfidence: config.training.labelErrorConfidence, trainedOn: teacherInfo?.trainedOn ?? new Set<string>() };
     const comparisons = [
       compareExamples('train', studentRows, teacherTrain?.logits.map((row) => toProbabilities(row, labelSpace.task)), studentTrainProbabilities, compareOptions),
       compareExamples('dev', data.dev, teacherEval?.dev?.probabilities, studentDev.probabilities, compareOptions),
@@ -215,13 +292,17 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       ...(teacherEval?.test && studentTest ? { test: agreementOf(teacherEval.test, studentTest, labelSpace.task) } : {}),
     };
     for (const role of ['teacher', 'student'] as const) {
-      for (const [split, values] of Object.entries(metrics[role])) folder.appendJsonl('metrics.jsonl', { type: 'final', role, split, ...values, agreement: agreementBySplit[split as 'dev' | 'test'] });
+      for (const [split, values] of Object.entries(metrics[role])) folder.appendJsonl('metrics.jsonl', { type: 'final', role, split, ...values, ...(role === 'student' ? { agreement: agreementBySplit[split as 'dev' | 'test'] } : {}) });
     }
 
     const detailSplit: 'dev' | 'test' = studentTest ? 'test' : 'dev';
     const detailExamples = detailSplit === 'test' ? data.test : data.dev;
     const detailTeacher = teacherEval && (detailSplit === 'test' ? teacherEval.test : teacherEval.dev);
     const detailStudent = detailSplit === 'test' ? studentTest! : studentDev;
+    folder.appendJsonl('metrics.jsonl', { type: 'confusion', time: Date.now(), role: 'student', epoch: 'final', split: detailSplit, ...confusionRecord(goldOf(detailExamples), detailTeacher, detailStudent, labelSpace.task, k) });
+    const speed = measureSpeed(student, encode(detailExamples.map((e) => e.text)), teacherRateOf(teacher, teacherSeconds[detailSplit], detailExamples.length));
+    const sizes = { student: { parameters: countParameters(student), bytesOnDisk: folderBytes(folder.path('student')) }, teacher: teacherInfo ? { parameters: typeof teacherInfo.description.details.parameters === 'number' ? teacherInfo.description.details.parameters : undefined } : undefined };
+    folder.appendJsonl('metrics.jsonl', { type: 'speed', time: Date.now(), split: detailSplit, ...speed, sizes });
     const state = result.cancelled ? 'cancelled' : 'done';
     const seconds = (Date.now() - started) / 1000;
     const reportData: ReportData = {
@@ -233,7 +314,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       labelNames: labelSpace.names,
       files: { train: config.data.train, dev: config.data.dev, test: config.data.test, transfer: config.data.transfer },
       counts: data.counts,
-      teacher: teacher?.description.name ?? 'none (gold labels only)',
+      teacher: teacherInfo?.description.name ?? 'none (gold labels only)',
       student: describeStudent(studentConfig),
       backend: `${backend.name}, ${backend.device}`,
       metrics,
@@ -264,13 +345,13 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     }
     folder.writeText('report.md', renderMarkdown(reportData));
     folder.writeText('report.html', renderHtml(reportData));
-    const description = describeRun(config, files, backend, labelSpace, data.counts, { teacher: teacher?.description ?? null, student: studentConfig, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, skipped: data.skipped, problems: data.problems });
+    const description = describeRun(config, files, backend, labelSpace, data.counts, { teacher: teacherInfo?.description ?? null, student: studentConfig, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, skipped: data.skipped, problems: data.problems });
     folder.writeJson('config.json', description);
 
     teacher?.dispose();
     student.dispose();
-    // student/ now contains the best weights; the checkpoint only matters for runs that stop early.
-    if (state === 'done') rmSync(folder.path('checkpoint'), { recursive: true, force: true });
+    // student/ now contains the best weights; the resume files only matter for runs that stop early.
+    if (state === 'done') removeResumeFiles(folder);
     const summary: RunSummary = {
       runId: folder.runId,
       runDir: folder.dir,
@@ -285,9 +366,13 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       seconds,
       report: { markdown: folder.path('report.md'), html: folder.path('report.html') },
     };
-    folder.finish(state, { summary: { task: summary.task, student: config.student.kind, teacher: teacher?.description.name ?? 'none', dataset: config.data.train, metrics: summary.student, teacherMetrics: summary.teacher, bestEpoch: summary.bestEpoch } });
+    folder.finish(state, { summary: { task: summary.task, student: config.student.kind, teacher: teacherInfo?.description.name ?? 'none', dataset: config.data.train, metrics: summary.student, teacherMetrics: summary.teacher, bestEpoch: summary.bestEpoch } });
     return summary;
   } catch (error) {
+    if (!resume && !dataRead && error instanceof DataError) {
+      rmSync(folder.dir, { recursive: true, force: true });
+      throw error;
+    }
     const cancelled = error instanceof RunCancelledError;
     const message = error instanceof Error ? ((error as { format?: () => string }).format?.() ?? error.message) : String(error);
     try {
@@ -299,8 +384,22 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
   }
 }
 
+function fileBytes(path: string): number {
+  return existsSync(path) ? statSync(path).size : 0;
+}
+
 function checkCancelled(signal: AbortSignal | undefined, folder: RunFolder): void {
   if (signal?.aborted) throw new RunCancelledError(folder.dir);
+}
+
+/** Turns a teacher stopped by the abort signal into RunCancelledError, so the run ends as cancelled, not failed. */
+async function cancellable<T>(work: Promise<T>, folder: RunFolder): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof TeacherCancelledError) throw new RunCancelledError(folder.dir);
+    throw error;
+  }
 }
 
 async function createTeacher(
@@ -325,11 +424,26 @@ async function createTeacher(
       return teacher;
     }
     case 'soft-labels':
-      return createSoftLabelTeacher({ source: config.teacher.softLabels!, format: config.teacher.softLabelFormat, task: labelSpace.task, labelNames: labelSpace.names });
+      return createSoftLabelTeacher({ source: config.teacher.softLabels!, format: config.teacher.softLabelFormat, task: labelSpace.task, labelNames: labelSpace.names, trainFile: config.data.train });
     case 'huggingface':
-      // NOTE: Hugging Face teachers plug in here through the same Teacher interface.
-      throw new Error(`Hugging Face teachers ("${config.teacher.model}") are not supported in this version; use --teacher trained or --teacher soft-labels with --soft-labels.`);
+      return createHuggingFaceTeachers(config, labelSpace, train, trainGold, dev, emit, signal);
   }
+}
+
+/** Creates the teacher of teacher.model, or the weighted ensemble of teacher.models with each member label-mapped on its own. */
+async function createHuggingFaceTeachers(config: DistillConfig, labelSpace: LabelSpace, train: Example[], trainGold: (number[] | null)[], dev: Example[], emit: EventSink, signal: AbortSignal | undefined): Promise<Teacher> {
+  const models = config.teacher.models ? parseTeacherModels(config.teacher.models) : [{ model: config.teacher.model!, weight: 1 }];
+  const members: { teacher: Teacher; weight: number }[] = [];
+  try {
+    for (const { model, weight } of models) {
+      emit({ type: 'stage', stage: 'teacher-train', message: `Loading the teacher ${model}` });
+      members.push({ teacher: await createHuggingFaceTeacher({ model, config, labelSpace, train, trainGold, dev, emit, signal }), weight });
+    }
+  } catch (error) {
+    for (const member of members) member.teacher.dispose();
+    throw error;
+  }
+  return members.length === 1 ? members[0].teacher : createEnsembleTeacher(members);
 }
 
 type DataFiles = Record<string, { path: string; sha256: string }>;
@@ -345,6 +459,33 @@ async function hashDataFiles(config: DistillConfig): Promise<DataFiles> {
 
 function describeRun(config: DistillConfig, files: DataFiles, backend: BackendInfo, labelSpace: LabelSpace, counts: object, extra: Record<string, unknown> | null): Record<string, unknown> {
   return { settings: config, data: { files, counts, task: labelSpace.task, labels: labelSpace.names }, backend, versions: packageVersions(), ...(extra ?? {}) };
+}
+
+/** Teacher samples/s on the report split; undefined when unknown (no teacher, or a cached run that never called the model). */
+function teacherRateOf(teacher: Teacher | undefined, seconds: number | undefined, count: number): number | undefined {
+  if (!teacher) return undefined;
+  // A Hugging Face teacher counts its own model calls, because timing predict() on a cached run would time cache reads.
+  if (teacher.description.kind === 'huggingface') return (teacher.description.details.inference as { samplesPerSecond?: number } | undefined)?.samplesPerSecond;
+  return seconds && seconds > 0 ? count / seconds : undefined;
+}
+
+/** Measures the student's inference throughput on `ids` (batched as in evaluation, after one warm-up batch) and relates it to the teacher's rate. */
+function measureSpeed(student: Student, ids: Int32Array[], teacherRate: number | undefined) {
+  const sample = ids.slice(0, 2000);
+  if (sample.length === 0) return { student: undefined, teacher: undefined };
+  predictModel(student, sample.slice(0, 32));
+  const start = performance.now();
+  predictModel(student, sample);
+  const studentRate = sample.length / ((performance.now() - start) / 1000);
+  return { student: { samplesPerSecond: studentRate }, teacher: teacherRate ? { samplesPerSecond: teacherRate } : undefined, ratio: teacherRate ? studentRate / teacherRate : undefined };
+}
+
+function countParameters(model: Student): number {
+  return model.variables.reduce((sum, variable) => sum + variable.size, 0);
+}
+
+function folderBytes(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((sum, entry) => sum + (entry.isDirectory() ? folderBytes(join(dir, entry.name)) : statSync(join(dir, entry.name)).size), 0);
 }
 
 function predictedIndex(evaluation: Evaluation): number[] {

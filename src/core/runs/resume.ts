@@ -35,15 +35,10 @@ export interface CheckpointContext {
   cwd: string;
 }
 
-interface StateJson extends CheckpointContext {
+/** The trainer's counters as state.json stores them, with the optimizer state and the weights manifest. */
+interface StateJson extends CheckpointContext, Pick<TrainerState, 'epoch' | 'step' | 'history' | 'epochsWithoutGain' | 'stoppedEarly' | 'best'> {
   format: typeof STATE_FORMAT;
   version: number;
-  epoch: number;
-  step: number;
-  history: EpochRecord[];
-  epochsWithoutGain: number;
-  stoppedEarly: boolean;
-  best?: { epoch: number; score: number };
   optimizer: { iterations: number; accBeta1: number; accBeta2: number; moments: number };
   weightsManifest: tf.io.WeightsManifestEntry[];
   stateSha256: string;

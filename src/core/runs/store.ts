@@ -132,7 +132,8 @@ export function listRuns(runsDir: string): RunStatus[] {
       status = { ...status, state: 'failed', error: `The training process (pid ${status.pid}) ended without finishing the run.`, pid: undefined };
       writeFileAtomic(statusPath, JSON.stringify(status, null, 2) + '\n');
     }
-    runs.push(status);
+    // The folder name is the run id: status.json is data, and callers join the id onto runsDir.
+    runs.push({ ...status, runId: name });
   }
   return runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }

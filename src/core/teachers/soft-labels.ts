@@ -26,6 +26,8 @@ export async function createSoftLabelTeacher(options: {
   format: SoftLabelFormat;
   task: TaskKind;
   labelNames: string[];
+  /** The training file. Rows of other files (a separate dev or test file) are never matched by line number alone. */
+  trainFile?: string;
 }): Promise<Teacher> {
   const isFile = /[\\/]/.test(options.source) || /\.(jsonl|ndjson|json|csv|tsv|txt)$/i.test(options.source);
   // Errors name the absolute path, so the message still points at the file when the working folder differs.
@@ -39,11 +41,15 @@ export async function createSoftLabelTeacher(options: {
   const sideFile = isFile ? await readSideFile(sourcePath, options.labelNames.length) : undefined;
   const k = options.labelNames.length;
 
+  const trainFile = options.trainFile === undefined ? undefined : resolve(options.trainFile);
+  // Ids of rows without an id column contain the dataset path, so a copied or moved training
+  // file is matched by its line instead. Line 5 of a dev file is not line 5 of the training file.
+  const byLine = (example: Example) =>
+    sideFile !== undefined && example.id.endsWith(`:${example.source.line}`) && (trainFile === undefined || resolve(example.source.file) === trainFile) ? sideFile.get(`line:${example.source.line}`) : undefined;
+
   const lookup = (example: Example): { values: number[]; where: string } => {
     if (sideFile) {
-      // Ids of rows without an id column contain the dataset path, so a copied or moved
-      // file is matched by its line instead.
-      const row = sideFile.get(example.id) ?? (example.id.endsWith(`:${example.source.line}`) ? sideFile.get(`line:${example.source.line}`) : undefined);
+      const row = sideFile.get(example.id) ?? byLine(example);
       if (!row) {
         throw new DataError(
           `No soft label for row id "${example.id}" (from ${example.source.file}:${example.source.line}).`,
@@ -74,7 +80,7 @@ export async function createSoftLabelTeacher(options: {
     featureDim: undefined,
     trainedOn: new Set<string>(),
     covers(examples: Example[]): boolean {
-      return examples.every((example) => (sideFile ? sideFile.has(example.id) || (example.id.endsWith(`:${example.source.line}`) && sideFile.has(`line:${example.source.line}`)) : example.soft !== undefined));
+      return examples.every((example) => (sideFile ? sideFile.has(example.id) || byLine(example) !== undefined : example.soft !== undefined));
     },
     async predict(examples: Example[]): Promise<TeacherOutputs> {
       const rows = examples.map(lookup);

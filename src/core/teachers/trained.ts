@@ -51,6 +51,9 @@ export async function trainTeacher(options: {
       metric: config.training.metric,
       seed: config.training.seed + 1,
       multilabelThreshold: config.training.multilabelThreshold,
+      // Multi-label teachers pick their best epoch at the dev-tuned threshold, as the student does; at a fixed 0.5 an
+      // early epoch that predicts almost nothing can win.
+      tuneThreshold: labelSpace.task === 'multilabel' && config.training.tuneThreshold,
       loss: { ...config.loss, alpha: 0, alphaSchedule: 'constant', logitMseWeight: 0, featureWeight: 0, gradientMatchingWeight: 0 },
     },
     { onEvent: options.onEvent, signal: options.signal },

@@ -3,7 +3,7 @@
 import { applyTrainingPatches } from './patches';
 
 export * as tf from '@tensorflow/tfjs-core';
-export { selectBackend } from './backend';
+export { BACKEND_PREFERENCES, selectBackend } from './backend';
 export type { BackendInfo, BackendPreference } from './backend';
 export { applyTrainingPatches } from './patches';
 export type { PatchReport } from './patches';

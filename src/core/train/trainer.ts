@@ -7,8 +7,9 @@ import * as losses from '../losses';
 import type { EventSink, LossBreakdown } from '../events';
 import type { TaskKind } from '../types';
 import type { DistillConfig } from '../config';
-import { planBatches, padBatch } from './batches';
+import { planBatches, padBatch, stackRows } from './batches';
 import { evaluateModel, type Evaluation } from './evaluate';
+import { createOptimizer, denselyDecayedVariables, type SparseEmbeddingMode } from './optimizer';
 
 export interface TrainSet {
   /** Token ids per example, unpadded. */
@@ -38,6 +39,8 @@ export interface TrainSettings {
   learningRate: number;
   /** Decoupled weight decay (AdamW): each step multiplies every weight by 1 − lr·weightDecay. */
   weightDecay?: number;
+  /** Lazy Adam on embedding rows a batch touched (see optimizer.ts); `auto`, the default, for the bag student only. */
+  sparseEmbeddingUpdates?: SparseEmbeddingMode;
   lrSchedule: 'constant' | 'linear' | 'cosine';
   warmupFraction: number;
   patience: number;
@@ -75,8 +78,53 @@ export interface TrainHooks {
   onBest?: (epoch: number) => Promise<void>;
   /** Receives each epoch's dev evaluation (the dashboard's per-epoch confusion matrices come from it). */
   onEvaluation?: (epoch: number, evaluation: Evaluation) => void;
-  /** Interval between `step` events, in milliseconds. */
+  /** Minimum interval between `step` events, in milliseconds (default 100, so even a short run draws a curve). */
   stepEventIntervalMs?: number;
+  /**
+   * Called at the end of every epoch (after the early-stopping decision) with the whole
+   * training state. The tensors are disposed when the returned promise settles.
+   */
+  onCheckpoint?: (state: TrainerState) => Promise<void>;
+  /** State from `onCheckpoint` of an earlier, interrupted call with the same data and settings. */
+  resume?: TrainerState;
+}
+
+/**
+ * Everything `trainModel` needs to continue after a finished epoch and end with the same
+ * weights as an uninterrupted call. Batch order, dropout masks and the learning-rate,
+ * temperature and alpha schedules are pure functions of (seed, epoch, step), so the
+ * counters are their whole random and schedule state.
+ */
+export interface TrainerState {
+  /** Last finished epoch, 1-based. */
+  epoch: number;
+  /** Optimizer steps taken so far. */
+  step: number;
+  history: EpochRecord[];
+  epochsWithoutGain: number;
+  stoppedEarly: boolean;
+  best?: { epoch: number; score: number };
+  /** Student weights at the end of `epoch`, keyed as `Student.getWeights()`. */
+  weights: Record<string, tf.Tensor>;
+  /** Weights of the best epoch so far (the ones training returns). */
+  bestWeights?: Record<string, tf.Tensor>;
+  /** Feature-alignment projection, trained with the student when loss.featureWeight > 0. */
+  projection?: { weight: tf.Tensor; bias: tf.Tensor };
+  /**
+   * Adam state: step count, the running products β1^t and β2^t (kept as float32 values
+   * because recomputing them with pow() differs in the last bit), and the first and
+   * second moments in the order of the trained variables.
+   */
+  optimizer: { iterations: number; accBeta1: number; accBeta2: number; firstMoments: tf.Tensor[]; secondMoments: tf.Tensor[] };
+}
+
+/** Adam's fields that `getWeights`/`setWeights` do not round-trip exactly (tfjs-core 4.22). */
+interface AdamInternals {
+  accBeta1?: tf.Variable;
+  accBeta2?: tf.Variable;
+  accumulatedFirstMoment?: { variable: tf.Variable }[];
+  accumulatedSecondMoment?: { variable: tf.Variable }[];
+  iterations: number;
 }
 
 /** Step parameters that move with training progress. */
@@ -123,7 +171,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
 
   const projection = useFeatures ? createProjection(model.featureDim, train.teacherFeatures![0].length, settings.seed) : undefined;
   const variables = [...model.variables, ...(projection ? [projection.weight, projection.bias] : [])];
-  const optimizer = tf.train.adam(settings.learningRate);
+  const optimizer = createOptimizer(model, { learningRate: settings.learningRate, weightDecay: settings.weightDecay, sparseEmbeddingUpdates: settings.sparseEmbeddingUpdates, gradientMatching: settings.loss.gradientMatchingWeight > 0 });
   const lengths = train.ids.map((ids) => ids.length);
   const stepsPerEpoch = Math.ceil(train.ids.length / settings.batchSize);
   const totalSteps = stepsPerEpoch * settings.epochs;
@@ -134,10 +182,34 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
   let step = 0;
   let cancelled = false;
   let stoppedEarly = false;
+  let firstEpoch = 1;
   const started = Date.now();
+  const evaluate = () => evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.tuneThreshold ? 'tune' : settings.multilabelThreshold);
 
   try {
-    for (let epoch = 1; epoch <= settings.epochs && !cancelled; epoch++) {
+    if (hooks.resume) {
+      const state = hooks.resume;
+      await restoreOptimizer(optimizer, state.optimizer);
+      if (projection && state.projection) {
+        projection.weight.assign(state.projection.weight);
+        projection.bias.assign(state.projection.bias);
+      } else if (projection || state.projection) {
+        throw new Error(`The checkpoint ${state.projection ? 'has' : 'lacks'} a feature projection but loss.featureWeight is ${settings.loss.featureWeight}; resume with the settings the run started with.`);
+      }
+      if (state.best && state.bestWeights) {
+        // The best epoch's dev evaluation is recomputed: evaluation is deterministic, so it equals the one the interrupted call made.
+        model.setWeights(state.bestWeights);
+        best = { epoch: state.best.epoch, score: state.best.score, weights: model.getWeights(), dev: evaluate() };
+      }
+      model.setWeights(state.weights);
+      history.push(...state.history);
+      epochsWithoutGain = state.epochsWithoutGain;
+      stoppedEarly = state.stoppedEarly;
+      step = state.step;
+      firstEpoch = state.epoch + 1;
+      emit({ type: 'log', level: 'info', message: `Resuming ${settings.role} training after epoch ${state.epoch} (step ${state.step}).` });
+    }
+    for (let epoch = firstEpoch; epoch <= settings.epochs && !cancelled && !stoppedEarly; epoch++) {
       const epochStart = Date.now();
       const batches = planBatches(lengths, settings.batchSize, settings.seed * 1000 + epoch);
       let epochLoss = 0;
@@ -158,12 +230,13 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
 
         last = { learningRate: lr, temperature, alpha };
         const parts = trainStep(model, projection, variables, optimizer, train, batch, settings, { learningRate: lr, temperature, alpha, multilabel, seed: settings.seed * 7919 + step });
+        if (!Number.isFinite(parts.total)) throw new NonFiniteLossError(parts.total, { epoch, step: step + 1, learningRate: lr, peakLearningRate: settings.learningRate, role: settings.role });
         epochLoss += parts.total * batch.length;
         addToWindow(window, parts);
         step++;
 
         const now = Date.now();
-        if (now - lastStepEvent >= (hooks.stepEventIntervalMs ?? 500)) {
+        if (now - lastStepEvent >= (hooks.stepEventIntervalMs ?? 100)) {
           emit({ type: 'step', role: settings.role, epoch, step, losses: windowMean(window), learningRate: lr, temperature, alpha });
           window = emptyWindow();
           lastStepEvent = now;
@@ -178,7 +251,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
       }
       if (cancelled) break;
 
-      const evaluation = evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.tuneThreshold ? 'tune' : settings.multilabelThreshold);
+      const evaluation = evaluate();
       hooks.onEvaluation?.(epoch, evaluation);
       const score = scoreOf(evaluation, settings.metric, settings.task);
       const improved = best === undefined || score > best.score;
@@ -203,8 +276,10 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
         if (settings.patience > 0 && epochsWithoutGain >= settings.patience) {
           stoppedEarly = true;
           emit({ type: 'log', level: 'info', message: `Early stopping after epoch ${epoch}: ${settings.metric} has not improved for ${settings.patience} epochs.` });
-          break;
         }
+      }
+      if (hooks.onCheckpoint) {
+        await writeCheckpoint(hooks.onCheckpoint, { epoch, step, history, epochsWithoutGain, stoppedEarly, best }, model, projection, optimizer);
       }
     }
   } finally {
@@ -215,7 +290,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
 
   if (!best) {
     // Cancelled before the first epoch ended: evaluate what there is.
-    const evaluation = evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.tuneThreshold ? 'tune' : settings.multilabelThreshold);
+    const evaluation = evaluate();
     return { history, bestEpoch: 0, bestScore: scoreOf(evaluation, settings.metric, settings.task), stoppedEarly, cancelled, bestDev: evaluation };
   }
   model.setWeights(best.weights);
@@ -267,8 +342,8 @@ function trainStep(
 
   const ids = padBatch(train.ids, batch);
   const goldTargets = goldRows.length > 0 ? goldTensor(train.gold, batch, goldRows, settings.numClasses, context.multilabel) : undefined;
-  const teacherLogits = train.teacherLogits ? tf.tensor2d(batch.map((i) => Array.from(train.teacherLogits![i]))) : undefined;
-  const teacherFeatures = projection && train.teacherFeatures ? tf.tensor2d(batch.map((i) => Array.from(train.teacherFeatures![i]))) : undefined;
+  const teacherLogits = train.teacherLogits ? stackRows(train.teacherLogits, batch) : undefined;
+  const teacherFeatures = projection && train.teacherFeatures ? stackRows(train.teacherFeatures, batch) : undefined;
   const goldIndex = tf.tensor1d(goldRows, 'int32');
   const freeIndex = tf.tensor1d(freeRows, 'int32');
 
@@ -320,12 +395,12 @@ function trainStep(
 
   try {
     setDropoutSeed(model, context.seed);
-    const { value, grads } = tf.variableGrads(objective, variables);
+    const { value, grads } = optimizer.computeGradients(objective, variables);
     if (teacherLogits && weights.gradientMatchingWeight > 0) {
       parts.gradientMatching = addGradientMatching(model, ids, variables, grads, distillationLoss, weights.gradientMatchingWeight, context.seed);
     }
     optimizer.applyGradients(grads);
-    if (settings.weightDecay) applyWeightDecay(variables, context.learningRate * settings.weightDecay);
+    if (settings.weightDecay) applyWeightDecay(denselyDecayedVariables(optimizer, variables), context.learningRate * settings.weightDecay);
     parts.total = value.dataSync()[0] + weights.gradientMatchingWeight * parts.gradientMatching;
     value.dispose();
     tf.dispose(Object.values(grads));
@@ -335,9 +410,6 @@ function trainStep(
     }
   } finally {
     tf.dispose([ids, goldTargets, teacherLogits, teacherFeatures, goldIndex, freeIndex].filter((t): t is tf.Tensor => t !== undefined));
-  }
-  if (!Number.isFinite(parts.total)) {
-    throw new NonFiniteLossError(parts.total, settings.learningRate);
   }
   return parts;
 }
@@ -440,13 +512,82 @@ function windowMean(window: LossWindow): LossBreakdown {
   return mean;
 }
 
-/** A NaN or infinite training loss; the run stops and keeps its last good checkpoint. */
+/** Clones the training state, hands it to `save`, and disposes the clones afterwards. */
+async function writeCheckpoint(
+  save: (state: TrainerState) => Promise<void>,
+  counters: Pick<TrainerState, 'epoch' | 'step' | 'history' | 'epochsWithoutGain' | 'stoppedEarly'> & { best?: { epoch: number; score: number; weights: Record<string, tf.Tensor> } },
+  model: Student,
+  projection: Projection | undefined,
+  optimizer: tf.Optimizer,
+): Promise<void> {
+  const adam = optimizer as unknown as AdamInternals;
+  const state: TrainerState = {
+    epoch: counters.epoch,
+    step: counters.step,
+    history: counters.history.map((record) => ({ ...record })),
+    epochsWithoutGain: counters.epochsWithoutGain,
+    stoppedEarly: counters.stoppedEarly,
+    best: counters.best ? { epoch: counters.best.epoch, score: counters.best.score } : undefined,
+    weights: model.getWeights(),
+    bestWeights: counters.best ? mapTensors(counters.best.weights, (t) => tf.clone(t)) : undefined,
+    projection: projection ? { weight: tf.clone(projection.weight), bias: tf.clone(projection.bias) } : undefined,
+    optimizer: {
+      iterations: adam.iterations,
+      accBeta1: adam.accBeta1!.dataSync()[0],
+      accBeta2: adam.accBeta2!.dataSync()[0],
+      firstMoments: (adam.accumulatedFirstMoment ?? []).map((m) => tf.clone(m.variable)),
+      secondMoments: (adam.accumulatedSecondMoment ?? []).map((m) => tf.clone(m.variable)),
+    },
+  };
+  try {
+    await save(state);
+  } finally {
+    disposeTrainerState(state);
+  }
+}
+
+/** Restores Adam's moments, step count and β powers bit for bit. */
+async function restoreOptimizer(optimizer: tf.Optimizer, state: TrainerState['optimizer']): Promise<void> {
+  const adam = optimizer as unknown as AdamInternals;
+  if (!adam.accBeta1 || !adam.accBeta2) throw new Error('The optimizer is not tfjs Adam; its state cannot be restored from a checkpoint.');
+  if (state.firstMoments.length !== state.secondMoments.length) {
+    throw new Error(`The checkpoint has ${state.firstMoments.length} first and ${state.secondMoments.length} second Adam moments; it is corrupt.`);
+  }
+  const named = [...state.firstMoments, ...state.secondMoments].map((tensor, i) => ({ name: `moment${i}`, tensor }));
+  const iterations = tf.scalar(state.iterations, 'int32');
+  await optimizer.setWeights([{ name: 'iter', tensor: iterations }, ...named]);
+  iterations.dispose();
+  adam.accBeta1.assign(tf.scalar(state.accBeta1));
+  adam.accBeta2.assign(tf.scalar(state.accBeta2));
+}
+
+function mapTensors(tensors: Record<string, tf.Tensor>, map: (tensor: tf.Tensor) => tf.Tensor): Record<string, tf.Tensor> {
+  return Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [name, map(tensor)]));
+}
+
+/** Disposes every tensor of a `TrainerState`. */
+export function disposeTrainerState(state: TrainerState): void {
+  tf.dispose([
+    ...Object.values(state.weights),
+    ...Object.values(state.bestWeights ?? {}),
+    ...(state.projection ? [state.projection.weight, state.projection.bias] : []),
+    ...state.optimizer.firstMoments,
+    ...state.optimizer.secondMoments,
+  ]);
+}
+
+/** A NaN or infinite training loss; the run stops and keeps the checkpoint of its last finished epoch. */
 export class NonFiniteLossError extends Error {
   override readonly name = 'NonFiniteLossError';
   constructor(
     readonly value: number,
-    readonly learningRate: number,
+    readonly where: { epoch: number; step: number; learningRate: number; peakLearningRate: number; role: 'teacher' | 'student' },
   ) {
-    super(`The training loss became ${value}. Lower the learning rate (now ${learningRate}) or the loss weights, and check the soft labels for NaN or Inf values.`);
+    const setting = where.role === 'teacher' ? 'teacher.learningRate (--teacher-learning-rate)' : 'training.learningRate (--learning-rate)';
+    super(
+      `The ${where.role} training loss became ${value} at epoch ${where.epoch}, step ${where.step} (learning rate ${where.learningRate}). ` +
+        `Lower ${setting} from ${where.peakLearningRate}, for example to ${where.peakLearningRate / 10}, or lower the loss weights, and check the soft labels for NaN or Inf values. ` +
+        'The checkpoint of the last finished epoch is kept.',
+    );
   }
 }

@@ -7,6 +7,8 @@ import * as vscode from 'vscode';
 import { MetricsReader, PredictionTable, emptyDelta, locateRecord, type MetricsDelta } from '../../core/runs/dashboard';
 import { listRuns, type RunStatus } from '../../core/runs/store';
 import { getLog } from '../log';
+import { checkRecordFile, isInside } from '../pathGuard';
+import { runsFolders } from '../runsView';
 import { renderWebviewHtml, webviewOptions } from '../webviewHtml';
 import { isFromWebview, type ComparableRun, type DashboardViewState, type FromWebview, type RunInfo, type ToWebview } from './protocol';
 
@@ -93,7 +95,8 @@ export class DashboardPanel implements vscode.Disposable {
   /** Restores a panel after a window reload from the state the webview saved. */
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, state: DashboardViewState | undefined): void {
     const runDir = state?.runDir;
-    if (!runDir || !existsSync(join(runDir, 'status.json'))) {
+    // The saved state comes from the webview, so its folder must be a run folder of this workspace.
+    if (!runDir || !existsSync(join(runDir, 'status.json')) || !runsFolders().some((folder) => isInside(runDir, folder))) {
       panel.webview.html = `<!DOCTYPE html><html><body><p>${vscode.l10n.t('The run folder of this dashboard no longer exists.')}</p></body></html>`;
       return;
     }
@@ -219,6 +222,13 @@ export class DashboardPanel implements vscode.Disposable {
     const table = this.loadTable();
     const record = table.records[index];
     if (!record) return;
+    const workspaceFolders = (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
+    const refusal = checkRecordFile(record.source?.file, workspaceFolders, this.runDir);
+    if (refusal) {
+      getLog().warn(`Dashboard: refused to open record ${index} of ${join(this.runDir, 'predictions.jsonl')}: ${refusal}.`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Not opened: the record points at {0}, which is outside the workspace and is not a data file of this run.', String(record.source?.file)));
+      return;
+    }
     const uri = vscode.Uri.file(record.source.file);
     let document: vscode.TextDocument;
     try {

@@ -71,6 +71,47 @@ export type FromWebview =
   | { type: 'viewState'; state: DashboardViewState };
 
 const FROM_WEBVIEW_TYPES = new Set(['ready', 'query', 'openRecord', 'exportPng', 'exportCsv', 'overlay', 'viewState']);
+const SPLITS = new Set<unknown>(['train', 'dev', 'test', 'all']);
+const SORT_KEYS = new Set<unknown>(['kl', 'studentConfidence', 'teacherConfidence', 'line']);
+const MATRICES = new Set<unknown>(['goldStudent', 'goldTeacher', 'teacherStudent']);
+const TABS = new Set<unknown>(['summary', 'curves', 'errors']);
+/** Maximum lengths, in UTF-16 code units, of a search text, an export name and an exported table from the webview. */
+const MAX_SEARCH_CHARS = 1000;
+const MAX_NAME_CHARS = 200;
+const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isBoolean = (value: unknown): value is boolean => typeof value === 'boolean';
+const isNonNegativeInteger = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+const isShortString = (value: unknown, max: number): value is string => typeof value === 'string' && value.length <= max;
+/** Export names become file names: no folders, no control characters. */
+const isFileName = (value: unknown): value is string => isShortString(value, MAX_NAME_CHARS) && value !== '' && !/[\/\\\0-\x1f]/.test(value) && value !== '.' && value !== '..';
+
+export function isTableQuery(value: unknown): value is TableQuery {
+  if (!isRecord(value)) return false;
+  const cell = value.cell;
+  const validCell = cell === undefined || (isRecord(cell) && MATRICES.has(cell.matrix) && isShortString(cell.row, MAX_NAME_CHARS) && isShortString(cell.column, MAX_NAME_CHARS) && (cell.label === undefined || isShortString(cell.label, MAX_NAME_CHARS)));
+  return SPLITS.has(value.split) && isBoolean(value.disagreementsOnly) && isBoolean(value.labelErrorsOnly) && isShortString(value.search, MAX_SEARCH_CHARS) && validCell && SORT_KEYS.has(value.sort) && isBoolean(value.descending);
+}
+
+export function isDashboardViewState(value: unknown): value is DashboardViewState {
+  if (!isRecord(value)) return false;
+  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  return (
+    typeof value.runDir === 'string' &&
+    TABS.has(value.tab) &&
+    finite(value.smoothing) &&
+    isBoolean(value.logScale) &&
+    (value.role === 'student' || value.role === 'teacher') &&
+    Number.isSafeInteger(value.confusionIndex) &&
+    Number.isSafeInteger(value.matrixLabel) &&
+    isBoolean(value.normalized) &&
+    isTableQuery(value.query) &&
+    Array.isArray(value.overlays) &&
+    value.overlays.every((overlay) => typeof overlay === 'string') &&
+    finite(value.scrollTop)
+  );
+}
 
 /** Checks the shape of a message from the webview before the panel acts on it. */
 export function isFromWebview(message: unknown): message is FromWebview {
@@ -79,17 +120,17 @@ export function isFromWebview(message: unknown): message is FromWebview {
   if (typeof m.type !== 'string' || !FROM_WEBVIEW_TYPES.has(m.type)) return false;
   switch (m.type) {
     case 'query':
-      return Number.isInteger(m.requestId) && Number.isInteger(m.offset) && Number.isInteger(m.count) && typeof m.query === 'object' && m.query !== null;
+      return Number.isSafeInteger(m.requestId) && isNonNegativeInteger(m.offset) && isNonNegativeInteger(m.count) && isTableQuery(m.query);
     case 'openRecord':
-      return Number.isInteger(m.index);
+      return isNonNegativeInteger(m.index);
     case 'exportPng':
-      return typeof m.name === 'string' && typeof m.dataUrl === 'string' && m.dataUrl.startsWith('data:image/png;base64,');
+      return isFileName(m.name) && isShortString(m.dataUrl, MAX_EXPORT_CHARS) && /^data:image\/png;base64,[A-Za-z0-9+/]*={0,2}$/.test(m.dataUrl);
     case 'overlay':
       return typeof m.runDir === 'string';
     case 'exportCsv':
-      return (m.name === undefined || typeof m.name === 'string') && (m.text === undefined || typeof m.text === 'string');
+      return (m.name === undefined || isFileName(m.name)) && (m.text === undefined || isShortString(m.text, MAX_EXPORT_CHARS));
     case 'viewState':
-      return typeof m.state === 'object' && m.state !== null;
+      return isDashboardViewState(m.state);
     default:
       return true;
   }

@@ -143,9 +143,16 @@ export class SettingsPanel implements vscode.Disposable {
       case 'start':
         await this.startRun();
         break;
-      case 'compare':
+      case 'compare': {
+        // Only runs of this workspace: the webview's run folders are data and could name any folder.
+        const known = new Set(this.listRuns().map((run) => run.runDir));
+        if (!known.has(message.a) || !known.has(message.b)) {
+          getLog().warn(`Settings panel: refused to compare ${message.a} with ${message.b}: not both are run folders of this workspace.`);
+          return;
+        }
         this.showComparison(message.a, message.b);
         break;
+      }
       case 'runSweep':
         await this.runSweep(message);
         break;
