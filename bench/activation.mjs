@@ -14,6 +14,14 @@ const child = `
 const Module = require('module');
 const started = process.hrtime.bigint();
 const noop = () => ({ dispose() {} });
+// Any API the stub does not name (new providers, decoration types, enums) is a value that can be
+// called, constructed and read from, returning itself; it is iterable as empty and not a promise.
+const anything = new Proxy(function () {}, {
+  get: (_, key) => (key === 'then' ? undefined : key === Symbol.iterator ? function* () {} : key === Symbol.toPrimitive ? () => '' : key === 'dispose' ? () => {} : anything),
+  apply: () => anything,
+  construct: () => anything,
+});
+const withFallback = (known) => new Proxy(known, { get: (target, key) => (key in target ? target[key] : anything) });
 class EventEmitter { constructor() { this.event = () => noop(); } fire() {} dispose() {} }
 const stub = {
   l10n: { t: (m) => m },
@@ -27,12 +35,17 @@ const stub = {
   EventEmitter, TreeItem: class {}, ThemeIcon: class {}, ThemeColor: class {}, MarkdownString: class {}, Uri: { file: (p) => ({ fsPath: p }) },
   StatusBarAlignment: { Left: 1 }, TreeItemCollapsibleState: { None: 0 }, ProgressLocation: { Notification: 15 }, ViewColumn: { Active: -1 }, QuickPickItemKind: { Separator: -1 },
 };
+for (const name of ['window', 'workspace', 'commands']) stub[name] = withFallback(stub[name]);
+// esbuild copies the module's own keys into its namespace object, so every top-level name the bundle reads must exist.
+const bundleText = require('fs').readFileSync(${JSON.stringify(join(root, 'dist', 'extension.js'))}, 'utf8');
+for (const [, name] of bundleText.matchAll(/\\bvscode\\d*\\.(\\w+)/g)) if (!(name in stub)) stub[name] = anything;
+const vscodeStub = withFallback(stub);
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) { return request === 'vscode' ? 'vscode' : resolve.call(this, request, ...rest); };
-require.cache.vscode = { id: 'vscode', filename: 'vscode', loaded: true, exports: stub };
+require.cache.vscode = { id: 'vscode', filename: 'vscode', loaded: true, exports: vscodeStub };
 const extension = require(${JSON.stringify(join(root, 'dist', 'extension.js'))});
 const loaded = process.hrtime.bigint();
-extension.activate({ subscriptions: [], asAbsolutePath: (p) => p, workspaceState: { get() {}, update() {} } });
+extension.activate({ subscriptions: [], asAbsolutePath: (p) => p, extensionUri: { fsPath: '/extension' }, globalStorageUri: { fsPath: require('os').tmpdir() }, workspaceState: { get() {}, update() {} }, globalState: { get() {}, update() {} } });
 const activated = process.hrtime.bigint();
 const packages = [...new Set(Object.keys(require.cache).map((p) => (p.match(/node_modules\\/((?:@[^/]+\\/)?[^/]+)/) || [])[1]).filter(Boolean))];
 console.log(JSON.stringify({ loadMs: Number(loaded - started) / 1e6, activateMs: Number(activated - loaded) / 1e6, packages }));
