@@ -225,10 +225,20 @@ describe('train on the sample', () => {
     assert.equal(typeof config.versions.node, 'string');
   });
 
-  test('metrics.jsonl has step, epoch, final', () => {
+  test('metrics.jsonl has step, epoch, confusion, final, speed', () => {
     const rows = readJsonl(join(firstDir, 'metrics.jsonl'));
     const types = new Set(rows.map((r) => r.type));
-    assert.deepEqual([...types].sort(), ['epoch', 'final', 'step']);
+    assert.deepEqual([...types].sort(), ['confusion', 'epoch', 'final', 'speed', 'step']);
+    // One dev matrix set per student epoch, then the final one on the report split.
+    const confusions = rows.filter((r) => r.type === 'confusion');
+    assert.deepEqual(confusions.map((r) => r.epoch), [...rows.filter((r) => r.type === 'epoch' && r.role === 'student').map((r) => r.epoch), 'final']);
+    for (const row of confusions) {
+      const matrix = row.matrices[0].goldStudent;
+      assert.equal(matrix.flat().reduce((a, b) => a + b, 0), 40, `epoch ${row.epoch}: the 40 dev rows`);
+    }
+    const speed = rows.find((r) => r.type === 'speed');
+    assert.ok(speed.student.samplesPerSecond > 0 && speed.teacher.samplesPerSecond > 0, JSON.stringify(speed));
+    assert.ok(speed.sizes.student.parameters > 0 && speed.sizes.student.bytesOnDisk > 0, JSON.stringify(speed.sizes));
     const finals = rows.filter((r) => r.type === 'final');
     assert.deepEqual(finals.map((r) => `${r.role}/${r.split}`).sort(), ['student/dev', 'teacher/dev']);
     const summary = lastJsonLine(first.stdout);
