@@ -77,13 +77,16 @@ test('export from the Runs view menu', { skip: uiSkip, timeout: 300_000 }, async
     // code-server's folder picker is a quick input: type the folder, then press its "Export Here" button.
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ state: 'visible', timeout: 15_000 });
-    await input.fill(`${target}/`);
-    // The picker lists the typed folder's entries once it has read it: only ".." for the empty target.
+    // The picker first fills in its default folder and may overwrite a value typed meanwhile, so the
+    // target is typed again until the picker shows it and lists its entries: only ".." for the empty target.
     const entries = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
-    const deadline = Date.now() + 15_000;
-    while (JSON.stringify((await entries.allInnerTexts()).map((text) => text.trim())) !== '[".."]') {
-      assert.ok(Date.now() < deadline, `the folder picker did not open ${target}; rows: ${JSON.stringify(await entries.allInnerTexts())}`);
-      await page.waitForTimeout(200);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if ((await input.inputValue()) !== `${target}/`) await input.fill(`${target}/`);
+      await page.waitForTimeout(300);
+      const rows = (await entries.allInnerTexts()).map((text) => text.trim());
+      if ((await input.inputValue()) === `${target}/` && JSON.stringify(rows) === '[".."]') break;
+      assert.ok(Date.now() < deadline, `the folder picker did not open ${target}; value ${await input.inputValue()}, rows: ${JSON.stringify(rows)}`);
     }
     await screenshot(page, 'export-folder-picker');
     await page.locator('.quick-input-widget').getByRole('button', { name: 'Export Here' }).click();
