@@ -15,9 +15,11 @@ const Module = require('module');
 const started = process.hrtime.bigint();
 const noop = () => ({ dispose() {} });
 // Any API the stub does not name (new providers, decoration types, enums) is a value that can be
-// called, constructed and read from, returning itself; it is iterable as empty and not a promise.
+// called, constructed and read from, and each of these returns the value itself. It iterates as
+// empty and is not a promise.
+const special = { then: undefined, dispose: () => {}, [Symbol.iterator]: function* () {}, [Symbol.toPrimitive]: () => '' };
 const anything = new Proxy(function () {}, {
-  get: (_, key) => (key === 'then' ? undefined : key === Symbol.iterator ? function* () {} : key === Symbol.toPrimitive ? () => '' : key === 'dispose' ? () => {} : anything),
+  get: (_, key) => (key in special ? special[key] : anything),
   apply: () => anything,
   construct: () => anything,
 });

@@ -1,5 +1,5 @@
-// What every webview script shares: the VS Code API handle, localized strings and
-// typed messaging helpers.
+// Helpers every webview script uses: the VS Code API handle, localized strings and the
+// initial data the extension put on the page.
 import * as l10n from '@vscode/l10n';
 
 interface VsCodeApi<State> {
@@ -12,7 +12,7 @@ declare function acquireVsCodeApi<State>(): VsCodeApi<State>;
 
 let api: VsCodeApi<unknown> | undefined;
 
-/** The webview's VS Code API; acquireVsCodeApi may only be called once per page. */
+/** Returns the webview's VS Code API, acquired once because acquireVsCodeApi may be called only once per page. */
 export function vscodeApi<State>(): VsCodeApi<State> {
   api ??= acquireVsCodeApi<unknown>();
   return api as VsCodeApi<State>;

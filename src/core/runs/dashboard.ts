@@ -1,7 +1,7 @@
-// Data behind the run dashboard: an incremental reader of metrics.jsonl (so a live run's
-// curves grow without re-reading the file), and a query engine over predictions.jsonl
-// (filter, sort and page 100,000 rows in the extension host, so the webview only ever
-// contains the rows on screen).
+// Data behind the run dashboard. An incremental reader of metrics.jsonl lets a live run's
+// curves grow without re-reading the file. A query engine over predictions.jsonl filters,
+// sorts and pages 100,000 rows in the extension host, so the webview contains only the
+// rows on screen.
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import type { PredictionRecord } from '../pipeline/disagreements';

@@ -223,12 +223,13 @@ export class DashboardPanel implements vscode.Disposable {
     const record = table.records[index];
     if (!record) return;
     const workspaceFolders = (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
-    const refusal = checkRecordFile(record.source?.file, workspaceFolders, this.runDir);
-    if (refusal) {
-      getLog().warn(`Dashboard: refused to open record ${index} of ${join(this.runDir, 'predictions.jsonl')}: ${refusal}.`);
+    const rejection = checkRecordFile(record.source?.file, workspaceFolders, this.runDir);
+    if (rejection) {
+      getLog().warn(`Dashboard: rejected opening record ${index} of ${join(this.runDir, 'predictions.jsonl')}: ${rejection}.`);
       void vscode.window.showErrorMessage(vscode.l10n.t('Not opened: the record points at {0}, which is outside the workspace and is not a data file of this run.', String(record.source?.file)));
       return;
     }
+
     const uri = vscode.Uri.file(record.source.file);
     let document: vscode.TextDocument;
     try {
@@ -239,11 +240,13 @@ export class DashboardPanel implements vscode.Disposable {
       await vscode.commands.executeCommand('vscode.open', uri, { selection: new vscode.Range(record.source.line - 1, 0, record.source.line - 1, 0) });
       return;
     }
+
     const found = locateRecord(document.getText(), record.source.line, record.text);
     const line = (found?.line ?? Math.min(record.source.line, document.lineCount)) - 1;
     const range = document.lineAt(line).range;
     const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, selection: range, preserveFocus: false });
     editor.revealRange(range, vscode.TextEditorRevealType.InCenter);
+
     if (!found) {
       void vscode.window.showWarningMessage(vscode.l10n.t('The record {0} is no longer in {1}: the file changed after the run. Showing line {2}, where it was.', record.id, basename(record.source.file), record.source.line));
     } else if (found.moved) {

@@ -4,7 +4,7 @@ import type { EpochRow, MetricsDelta, StepRow, TableQuery, TableRow } from '../.
 
 export type DashboardTab = 'summary' | 'curves' | 'errors';
 
-/** What the dashboard shows of a run's status and config.json. */
+/** Run status and settings from status.json and config.json, as the dashboard shows them. */
 export interface RunInfo {
   runId: string;
   runDir: string;

@@ -6,18 +6,7 @@ const { readFileSync, readdirSync } = require('node:fs');
 const { join } = require('node:path');
 const vscode = require('vscode');
 
-const EXTENSION_ID = 'sentiment-distiller.sentiment-distiller';
-
-async function check(name, body) {
-  const started = Date.now();
-  try {
-    await body();
-    console.log(`ok - ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    console.log(`not ok - ${name}: ${error.stack}`);
-    throw error;
-  }
-}
+const { EXTENSION_ID, check } = require('../check');
 
 async function waitFor(what, probe, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;

@@ -5,18 +5,7 @@ const { existsSync, readFileSync, readdirSync } = require('node:fs');
 const { join } = require('node:path');
 const vscode = require('vscode');
 
-const EXTENSION_ID = 'sentiment-distiller.sentiment-distiller';
-
-async function check(name, body) {
-  const started = Date.now();
-  try {
-    await body();
-    console.log(`ok - ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    console.log(`not ok - ${name}: ${error.stack}`);
-    throw error;
-  }
-}
+const { EXTENSION_ID, check } = require('../check');
 
 exports.run = async function run() {
   const extension = vscode.extensions.getExtension(EXTENSION_ID);
