@@ -1,7 +1,8 @@
 // Interleaved before/after of the full KD training step in one process: "before" has the
 // wasm speed kernels off (setSpeedPatchesActive(false)) and dense Adam, "after" has the
-// kernels on and the trainer's default optimizer (lazy Adam for the bag student). The two
-// variants alternate step by step, so machine load falls on both alike. Prints one JSON
+// kernels on, the students' paths that skip padding, and the trainer's default optimizer (lazy
+// Adam for the bag student). The two variants alternate step by step, so machine load
+// falls on both alike. Prints one JSON
 // line per case. Usage: node bench/speed-ab.mjs [kind:paddedWidth:steps,...]
 // (default bag:64:20,bag:35:20,cnn:64:4,cnn:35:4,bilstm:64:3,bilstm:35:3).
 import os from 'node:os';
@@ -10,6 +11,7 @@ import { createStudent, defaultStudentConfig } from '../out/core/students/index.
 import { crossEntropy, featureAlignment, kdLoss } from '../out/core/losses/index.js';
 import { createOptimizer } from '../out/core/train/optimizer.js';
 import { setSpeedPatchesActive } from '../out/core/tf/speed.js';
+import { paddingSpeed } from '../out/core/students/padding.js';
 await selectBackend('wasm');
 const plan = (process.argv[2] ?? 'bag:64:20,bag:35:20,cnn:64:4,cnn:35:4,bilstm:64:3,bilstm:35:3').split(',').map((x) => { const [k, t, n] = x.split(':'); return { kind: k, T: +t, N: +n }; });
 const med = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
@@ -27,6 +29,7 @@ for (const { kind, T, N } of plan) {
   const loads = [];
   for (let i = 0; i < N + 1; i++) for (const c of (i % 2 ? [...cfgs].reverse() : cfgs)) {
     setSpeedPatchesActive(c.kernels);
+    paddingSpeed.skipPadding = c.kernels;
     const f = () => { const { logits, features } = c.student.apply(ids, true, { dropoutSeed: i }); const proj = tf.add(tf.matMul(features, c.pk), c.pb);
       return tf.addN([tf.mul(crossEntropy(logits, labels), 0.5), tf.mul(kdLoss(logits, tl, 2), 0.5), tf.mul(featureAlignment(proj, tfeat, 'mse'), 0.1)]); };
     const t0 = performance.now();

@@ -1,10 +1,13 @@
-// The wasm speed patches (src/core/tf/speed.ts) and the CNN's max-over-time gradient
-// against independent references.
+// The wasm speed patches (src/core/tf/speed.ts), the CNN's max-over-time gradient and its
+// real-window convolution against independent references.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { selectBackend, tf } from '../../out/core/tf/index.js';
 import { applySpeedPatches } from '../../out/core/tf/speed.js';
 import { maxOverTime } from '../../out/core/students/cnn.js';
+import { paddingSpeed } from '../../out/core/students/padding.js';
+import { createStudent, defaultStudentConfig } from '../../out/core/students/index.js';
+import { crossEntropy } from '../../out/core/losses/index.js';
 
 test('speed patches are applied on wasm', async () => {
   await selectBackend('wasm');
@@ -58,5 +61,42 @@ for (const backend of ['wasm', 'cpu']) {
     assert.deepEqual(Array.from(custom.dataSync()), Array.from(stock.dataSync()));
     assert.deepEqual(Array.from(custom.dataSync()), [1, 2, 0, 0, 2, 3, 1, 2, 0, 0, 5, 6, 0, 5, 6, 4, 5, 0]);
     tf.dispose([x, dy, stock, custom]);
+  });
+}
+
+for (const kind of ['cnn', 'bilstm']) {
+  test(`${kind} path without padding matches the padded path`, async () => {
+    await selectBackend('wasm');
+    const config = { ...defaultStudentConfig(kind, 300, 3), embeddingDim: 16, numFilters: 8, lstmUnits: 8, hiddenDim: 8 };
+    const student = createStudent(config, 4);
+    // Rows of 0 to 9 real tokens padded to 9: a row shorter than the widest filter, an
+    // empty row, and a row with a padding id inside it.
+    const lengths = [9, 1, 4, 0, 2, 7, 5, 4];
+    const rows = lengths.map((length, row) => Array.from({ length: 9 }, (_, t) => (t < length ? 1 + ((row * 31 + t * 17) % 299) : 0)));
+    rows[5][3] = 0;
+    const ids = tf.tensor2d(rows, undefined, 'int32');
+    const labels = tf.tensor1d(lengths.map((_, i) => i % 3), 'int32');
+    const run = (skipPadding) => {
+      paddingSpeed.skipPadding = skipPadding;
+      const { value, grads } = tf.variableGrads(() => crossEntropy(student.apply(ids, true, { dropoutSeed: 1 }).logits, labels), student.variables);
+      const result = { loss: value.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([name, grad]) => [name, Array.from(grad.dataSync())])) };
+      tf.dispose([value, ...Object.values(grads)]);
+      return result;
+    };
+    const before = paddingSpeed.skipPadding;
+    try {
+      const padded = run(false);
+      const skipped = run(true);
+      assert.ok(Math.abs(padded.loss - skipped.loss) <= 1e-6, `loss ${skipped.loss} against ${padded.loss}`);
+      assert.deepEqual(Object.keys(skipped.grads).sort(), Object.keys(padded.grads).sort());
+      for (const [name, values] of Object.entries(padded.grads)) {
+        const worst = Math.max(...values.map((value, i) => Math.abs(value - skipped.grads[name][i])));
+        assert.ok(worst <= 1e-6, `gradient of ${name} differs by ${worst}`);
+      }
+    } finally {
+      paddingSpeed.skipPadding = before;
+      tf.dispose([ids, labels]);
+      student.dispose();
+    }
   });
 }

@@ -1,7 +1,7 @@
 // Delimited-text rows (CSV, TSV, label-first and `sentence@label` files) with their start lines.
-import { Readable } from 'node:stream';
-import { parse, type Options as CsvOptions } from 'csv-parse';
+import type { Options as CsvOptions } from 'csv-parse';
 import { DataError, type TextEncoding } from '../types';
+import { DelimitedScanner, UnclosedQuoteError, type ScannedRecord } from './delimited-scanner';
 import { decodedChunks, readLines } from './encoding';
 
 export interface RawRow {
@@ -34,79 +34,67 @@ export function csvParseOptions(layout: DelimitedLayout): CsvOptions {
   };
 }
 
-interface ParsedRecord {
-  record: string[];
-  info: { lines: number };
-  raw: string;
-}
-
-/**
- * Start line of a csv-parse record. `info.lines` is the line the record ends on, and `raw`
- * contains the skipped blank lines before it plus its own text and terminator.
- */
-export function recordStartLine(endLine: number, raw: string): number {
-  let leading = 0;
-  while (raw[leading] === '\n') leading += 1;
-  const trailing = raw.endsWith('\n') && raw.length > leading ? 1 : 0;
-  let newlines = 0;
-  for (let i = leading; i < raw.length; i++) if (raw[i] === '\n') newlines += 1;
-  return endLine - (newlines - trailing);
-}
-
 function splitOnce(text: string, delimiter: string, from: 'first' | 'last'): string[] {
   const at = from === 'first' ? text.indexOf(delimiter) : text.lastIndexOf(delimiter);
   if (at < 0) return [text];
   return [text.slice(0, at), text.slice(at + delimiter.length)];
 }
 
-/** First non-blank line after `afterLine`, for the line where an unclosed quote opened. */
-async function firstRecordLineAfter(file: string, encoding: TextEncoding, afterLine: number): Promise<number> {
-  for await (const { text, line } of readLines(file, encoding)) {
-    if (line > afterLine && text.trim().length > 0) return line;
-  }
-  return afterLine + 1;
-}
+/** Lines per batch of the line-split layouts. */
+const LINE_BATCH = 1024;
 
-export async function* readDelimitedRows(file: string, encoding: TextEncoding, layout: DelimitedLayout): AsyncGenerator<RawRow> {
+/**
+ * Records of a delimited file in batches (one per decoded chunk for ordinary CSV), so that
+ * callers pay one asynchronous step per batch rather than per record. Batches are never empty.
+ */
+export async function* readDelimitedRowBatches(file: string, encoding: TextEncoding, layout: DelimitedLayout): AsyncGenerator<RawRow[]> {
   if (layout.splitOn !== 'all') {
     const splitOn = layout.splitOn;
+    let batch: RawRow[] = [];
     for await (const { text, line } of readLines(file, encoding)) {
       if (text.trim().length === 0) continue;
-      yield { cells: splitOnce(text, layout.delimiter, splitOn), line, file, raw: text };
+      batch.push({ cells: splitOnce(text, layout.delimiter, splitOn), line, file, raw: text });
+      if (batch.length >= LINE_BATCH) {
+        yield batch;
+        batch = [];
+      }
     }
+    if (batch.length > 0) yield batch;
     return;
   }
 
-  const parser = Readable.from(decodedChunks(file, encoding)).pipe(parse(csvParseOptions(layout)));
-  let lastEnd = 0;
+  const scanner = new DelimitedScanner(layout.delimiter, layout.quoting);
+  const toRows = (records: ScannedRecord[]): RawRow[] => records.map(({ cells, line, raw }) => ({ cells, line, file, raw }));
+  let records: ScannedRecord[] = [];
+  for await (const chunk of decodedChunks(file, encoding)) {
+    scanner.push(chunk, records);
+    if (records.length > 0) {
+      yield toRows(records);
+      records = [];
+    }
+  }
+  let unclosed: UnclosedQuoteError | undefined;
   try {
-    for await (const parsed of parser as AsyncIterable<ParsedRecord>) {
-      const line = recordStartLine(parsed.info.lines, parsed.raw);
-      lastEnd = parsed.info.lines;
-      yield { cells: parsed.record, line, file, raw: parsed.raw.replace(/^\n+/, '') };
-    }
+    scanner.end(records);
   } catch (error) {
-    if (error instanceof DataError) throw error;
-    const code = (error as { code?: string }).code;
-    const opened = await firstRecordLineAfter(file, encoding, lastEnd);
-    if (code === 'CSV_QUOTE_NOT_CLOSED') {
-      throw new DataError(
-        'A quoted field opens on this line and its closing quote is missing, so the rest of the file would be one field.',
-        file,
-        opened,
-        undefined,
-        'Close the quote (write a quote inside a field as ""), or pass --no-quoting if quotes in this file are plain text.',
-      );
-    }
-    const at = (error as { lines?: number }).lines ?? opened;
+    if (!(error instanceof UnclosedQuoteError)) throw error;
+    unclosed = error;
+  }
+  // The records before an unclosed quote still count, for example in `inspect`.
+  if (records.length > 0) yield toRows(records);
+  if (unclosed) {
     throw new DataError(
-      `Invalid CSV in the record starting on line ${opened}: ${(error as Error).message}.`,
+      'A quoted field opens on this line and its closing quote is missing, so the rest of the file would be one field.',
       file,
-      at,
+      unclosed.line,
       undefined,
-      'Fix the quoting of that record, or pass --no-quoting if quotes in this file are plain text.',
+      'Close the quote (write a quote inside a field as ""), or pass --no-quoting if quotes in this file are plain text.',
     );
   }
+}
+
+export async function* readDelimitedRows(file: string, encoding: TextEncoding, layout: DelimitedLayout): AsyncGenerator<RawRow> {
+  for await (const batch of readDelimitedRowBatches(file, encoding, layout)) yield* batch;
 }
 
 /**

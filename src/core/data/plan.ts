@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DataError, type DataProblem, type DatasetFormat, type ReadOptions, type TextEncoding } from '../types';
-import { readDelimitedRows, type DelimitedLayout, type RawRow } from './csv-source';
+import { readDelimitedRowBatches, readDelimitedRows, type DelimitedLayout, type RawRow } from './csv-source';
 import { detectHeader, detectRoles, genericNames, headerNames, type ColumnRoles } from './columns';
 import { decodedHead, detectFileEncoding, detectLineEnding, encodingMismatch, guessBufferEncoding, readHead, type EncodingMismatch } from './encoding';
 import {
@@ -90,16 +90,37 @@ export function allRows(plan: Pick<ReadPlan, 'file' | 'format' | 'encoding' | 'l
   }
 }
 
-/** Data rows only: the header row, when there is one, is skipped. */
-export async function* dataRows(plan: ReadPlan): AsyncGenerator<RawRow> {
-  let first = true;
+/** Rows per batch for the formats whose readers yield one row at a time. */
+const ROW_BATCH = 1024;
+
+/** The rows of `allRows` in non-empty batches; delimited files are batched by their reader. */
+async function* allRowBatches(plan: Pick<ReadPlan, 'file' | 'format' | 'encoding' | 'layout'>): AsyncGenerator<RawRow[]> {
+  if (plan.format === 'csv' && plan.layout) {
+    yield* readDelimitedRowBatches(plan.file, plan.encoding, plan.layout);
+    return;
+  }
+  let batch: RawRow[] = [];
   for await (const row of allRows(plan)) {
+    batch.push(row);
+    if (batch.length >= ROW_BATCH) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Data rows only, in non-empty batches: the header row, when there is one, is skipped. */
+export async function* dataRowBatches(plan: ReadPlan): AsyncGenerator<RawRow[]> {
+  let first = true;
+  for await (const batch of allRowBatches(plan)) {
     if (first && plan.header) {
       first = false;
+      if (batch.length > 1) yield batch.slice(1);
       continue;
     }
     first = false;
-    yield row;
+    yield batch;
   }
 }
 

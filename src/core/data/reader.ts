@@ -1,7 +1,7 @@
 // Reading whole datasets, streaming them, and inspecting them for previews.
 import { DataError, type DataProblem, type Dataset, type DatasetInfo, type Example, type LabelSpace, type ReadOptions } from '../types';
 import { LabelMapper, isIntegerLabel, mixedLabelKinds, type MixedLabelKinds } from './labels';
-import { dataRows, planDataset, type ReadPlan } from './plan';
+import { dataRowBatches, planDataset, type ReadPlan } from './plan';
 import { RecordChecks, buildLabelSpace, parseRow, toExample, toProblem, type ParsedRecord } from './records';
 
 export interface ReadDatasetOptions extends ReadOptions {
@@ -15,18 +15,22 @@ export interface ReadDatasetOptions extends ReadOptions {
 const MAX_LISTED_PROBLEMS = 50;
 const PREVIEW_SIZE = 5;
 
-/** Parses the data rows of a plan; bad rows raise in strict mode and go to `onSkip` in lenient mode. */
-async function* parsedRecords(plan: ReadPlan, lenient: boolean, onSkip: (problem: DataProblem) => void): AsyncGenerator<ParsedRecord> {
-  for await (const row of dataRows(plan)) {
-    let record: ParsedRecord;
-    try {
-      record = parseRow(plan, row);
-    } catch (error) {
-      if (!(error instanceof DataError) || !lenient) throw error;
-      onSkip(toProblem(error));
-      continue;
+/**
+ * Parses the data rows of a plan in non-empty batches; bad rows raise in strict mode and go
+ * to `onSkip` in lenient mode.
+ */
+async function* parsedRecords(plan: ReadPlan, lenient: boolean, onSkip: (problem: DataProblem) => void): AsyncGenerator<ParsedRecord[]> {
+  for await (const rows of dataRowBatches(plan)) {
+    const records: ParsedRecord[] = [];
+    for (const row of rows) {
+      try {
+        records.push(parseRow(plan, row));
+      } catch (error) {
+        if (!(error instanceof DataError) || !lenient) throw error;
+        onSkip(toProblem(error));
+      }
     }
-    yield record;
+    if (records.length > 0) yield records;
   }
 }
 
@@ -130,12 +134,14 @@ export async function readDataset(path: string, options: ReadDatasetOptions = {}
   const checks = new RecordChecks(plan);
   const tokens = new Set<string>();
   let sawMultiLabel = false;
-  for await (const record of parsedRecords(plan, lenient, skip)) {
-    records.push(record);
-    checks.add(record);
-    if (record.tokens) {
-      for (const token of record.tokens) tokens.add(token);
-      if (record.tokens.length !== 1) sawMultiLabel = true;
+  for await (const batch of parsedRecords(plan, lenient, skip)) {
+    for (const record of batch) {
+      records.push(record);
+      checks.add(record);
+      if (record.tokens) {
+        for (const token of record.tokens) tokens.add(token);
+        if (record.tokens.length !== 1) sawMultiLabel = true;
+      }
     }
   }
   if (records.length === 0) throw noRecordsError(plan, skipped.length);
@@ -183,20 +189,26 @@ export async function* streamRecords(path: string, options: ReadDatasetOptions =
   if (!space) {
     const tokens = new Set<string>();
     let sawMultiLabel = false;
-    for await (const record of parsedRecords(plan, lenient, ignore)) {
-      for (const token of record.tokens ?? []) tokens.add(token);
-      if (record.tokens && record.tokens.length !== 1) sawMultiLabel = true;
+    for await (const batch of parsedRecords(plan, lenient, ignore)) {
+      for (const record of batch) {
+        for (const token of record.tokens ?? []) tokens.add(token);
+        if (record.tokens && record.tokens.length !== 1) sawMultiLabel = true;
+      }
     }
     space = buildLabelSpace(plan, tokens, sawMultiLabel).space;
   }
   const mapper = mapperFor(plan, space);
-  for await (const record of parsedRecords(plan, lenient, (problem) => options.onSkip?.(problem))) {
-    try {
-      yield toExample(plan, record, mapper);
-    } catch (error) {
-      if (!(error instanceof DataError) || !lenient) throw error;
-      options.onSkip?.(toProblem(error));
+  for await (const batch of parsedRecords(plan, lenient, (problem) => options.onSkip?.(problem))) {
+    const examples: Example[] = [];
+    for (const record of batch) {
+      try {
+        examples.push(toExample(plan, record, mapper));
+      } catch (error) {
+        if (!(error instanceof DataError) || !lenient) throw error;
+        options.onSkip?.(toProblem(error));
+      }
     }
+    yield* examples;
   }
 }
 
@@ -219,16 +231,18 @@ export async function inspectDataset(path: string, options: ReadOptions = {}): P
   // First line with an integer label and with a word label, to locate a mixed label column.
   const kindLines: { integer?: number; word?: number } = {};
   try {
-    for await (const record of parsedRecords(plan, true, (problem) => rowProblems.push(problem))) {
-      rows += 1;
-      checks.add(record);
-      if (firstRecords.length < PREVIEW_SIZE) firstRecords.push(record);
-      for (const token of record.tokens ?? []) {
-        tokenCounts.set(token, (tokenCounts.get(token) ?? 0) + 1);
-        if (isIntegerLabel(token)) kindLines.integer ??= record.line;
-        else kindLines.word ??= record.line;
+    for await (const batch of parsedRecords(plan, true, (problem) => rowProblems.push(problem))) {
+      for (const record of batch) {
+        rows += 1;
+        checks.add(record);
+        if (firstRecords.length < PREVIEW_SIZE) firstRecords.push(record);
+        for (const token of record.tokens ?? []) {
+          tokenCounts.set(token, (tokenCounts.get(token) ?? 0) + 1);
+          if (isIntegerLabel(token)) kindLines.integer ??= record.line;
+          else kindLines.word ??= record.line;
+        }
+        if (record.tokens && record.tokens.length !== 1) sawMultiLabel = true;
       }
-      if (record.tokens && record.tokens.length !== 1) sawMultiLabel = true;
     }
   } catch (error) {
     // A file-level parse failure (such as an unclosed quote) ends the scan; what was read still counts.

@@ -1,8 +1,8 @@
 // Detection of the file format and of the delimited-text layout from a decoded head sample.
 import { extname } from 'node:path';
-import { parse as parseSync } from 'csv-parse/sync';
 import type { DatasetFormat } from '../types';
-import { csvParseOptions, type DelimitedLayout } from './csv-source';
+import type { DelimitedLayout } from './csv-source';
+import { DelimitedScanner, UnclosedQuoteError, type ScannedRecord } from './delimited-scanner';
 
 /** Delimiters tried for CSV-like files, in order of preference on a tie. */
 const DELIMITERS = ['\t', ',', ';', '|'];
@@ -55,12 +55,16 @@ interface LayoutScore {
 }
 
 function scoreLayout(head: string, layout: DelimitedLayout): LayoutScore | undefined {
-  let records: string[][];
+  const scanned: ScannedRecord[] = [];
+  const scanner = new DelimitedScanner(layout.delimiter, layout.quoting);
   try {
-    records = (parseSync(head, { ...csvParseOptions(layout), info: false, raw: false }) as string[][]).slice(0, 2000);
-  } catch {
-    return undefined;
+    scanner.push(head, scanned);
+    scanner.end(scanned);
+  } catch (error) {
+    if (error instanceof UnclosedQuoteError) return undefined;
+    throw error;
   }
+  const records = scanned.slice(0, 2000).map((record) => record.cells);
   if (records.length === 0) return undefined;
   const counts = new Map<number, number>();
   for (const record of records) counts.set(record.length, (counts.get(record.length) ?? 0) + 1);

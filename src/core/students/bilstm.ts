@@ -1,5 +1,7 @@
 import { tf } from '../tf';
 import { StudentBase, dense, embedMasked } from './base';
+import { paddingSpeed } from './padding';
+import { gatherRows } from './rows';
 import type { StudentConfig, StudentOutput } from './types';
 
 /**
@@ -11,6 +13,9 @@ import type { StudentConfig, StudentOutput } from './types';
  * recurrence, so each step only multiplies the previous state. Padded steps keep the
  * previous state, so the forward output is the state after each sequence's last real token
  * and the backward direction effectively starts at that token.
+ *
+ * A ragged batch takes `forwardPacked` instead, which computes the same values without the
+ * padded steps, as PyTorch's packed sequences do.
  */
 export class BiLstmStudent extends StudentBase {
   readonly featureDim: number;
@@ -50,6 +55,12 @@ export class BiLstmStudent extends StudentBase {
     const [batch, time] = ids.shape;
     const units = this.units;
     const { embedded, mask } = embedMasked(this.embedding, ids);
+    if (paddingSpeed.skipPadding) {
+      const packing = packRows(ids.dataSync() as Int32Array, batch, time);
+      if (packing.steps.length > 0 && packing.tokens.length < batch * time) {
+        return this.head(this.forwardPacked(embedded, packing), dropoutSeed);
+      }
+    }
 
     // [time, batch, 8·units], so each step's slice is contiguous.
     const timeMajor = tf.transpose(embedded, [1, 0, 2]);
@@ -73,10 +84,72 @@ export class BiLstmStudent extends StudentBase {
       backwardState = this.step(backwardSteps[t], backwardState, this.backwardRecurrent, stepMasks[t]);
     }
 
-    const final = tf.concat([forwardState.h, backwardState.h], 1) as tf.Tensor2D;
+    return this.head(tf.concat([forwardState.h, backwardState.h], 1) as tf.Tensor2D, dropoutSeed);
+  }
+
+  private head(final: tf.Tensor2D, dropoutSeed: string | undefined): StudentOutput {
     const features = tf.relu(dense(final, this.hiddenKernel, this.hiddenBias));
     const logits = dense(this.dropout(features, dropoutSeed), this.outputKernel, this.outputBias);
     return { logits, features };
+  }
+
+  /**
+   * Both directions over the real tokens only, with the rows sorted by length so that the
+   * rows still running at a step are a prefix of the batch. The forward direction drops
+   * rows as they end and keeps their last state; the backward one adds rows, from zero
+   * state, at their last token. Returns the final states [batch, 2·units] in batch order.
+   */
+  private forwardPacked(embedded: tf.Tensor3D, packing: Packing): tf.Tensor2D {
+    const [batch, time, dim] = embedded.shape;
+    const units = this.units;
+    const { steps, tokens, inverse } = packing;
+    const flat = tf.reshape(embedded, [batch * time, dim]) as tf.Tensor2D;
+    const projected = dense(gatherRows(flat, tokens), this.inputKernel, this.lstmBias);
+    const [forwardInputs, backwardInputs] = tf.split(projected, 2, 1);
+    const length = steps.length;
+    const forwardSteps = length === 1 ? [forwardInputs] : (tf.split(forwardInputs, steps, 0) as tf.Tensor2D[]);
+    const backwardSteps = length === 1 ? [backwardInputs] : (tf.split(backwardInputs, steps, 0) as tf.Tensor2D[]);
+
+    // Forward: rows [steps[t], rows) end before step t, so their state is final.
+    const ended: tf.Tensor2D[] = [];
+    let state = { h: tf.zeros([steps[0], units]) as tf.Tensor2D, c: tf.zeros([steps[0], units]) as tf.Tensor2D };
+    for (let t = 0; t < length; t++) {
+      const rows = steps[t];
+      if (rows < state.h.shape[0]) {
+        ended.unshift(tf.slice(state.h, [rows, 0], [state.h.shape[0] - rows, units]));
+        state = { h: tf.slice(state.h, [0, 0], [rows, units]), c: tf.slice(state.c, [0, 0], [rows, units]) };
+      }
+      state = this.packedStep(forwardSteps[t] as tf.Tensor2D, state, this.forwardRecurrent);
+    }
+    const forwardFinal = tf.concat([state.h, ...ended], 0);
+
+    // Backward: rows join at their last token with a zero state.
+    let back = { h: tf.zeros([0, units]) as tf.Tensor2D, c: tf.zeros([0, units]) as tf.Tensor2D };
+    for (let t = length - 1; t >= 0; t--) {
+      const joining = steps[t] - back.h.shape[0];
+      if (joining > 0) {
+        const zeros = tf.zeros([joining, units]) as tf.Tensor2D;
+        back = back.h.shape[0] === 0 ? { h: zeros, c: zeros } : { h: tf.concat([back.h, zeros], 0), c: tf.concat([back.c, zeros], 0) };
+      }
+      back = this.packedStep(backwardSteps[t] as tf.Tensor2D, back, this.backwardRecurrent);
+    }
+
+    // Rows without a real token keep zero states in both directions.
+    const empty = batch - steps[0];
+    let sorted = tf.concat([forwardFinal, back.h], 1) as tf.Tensor2D;
+    if (empty > 0) sorted = tf.concat([sorted, tf.zeros([empty, 2 * units])], 0) as tf.Tensor2D;
+    return gatherRows(sorted, inverse);
+  }
+
+  /** One LSTM step of the rows that are still running. */
+  private packedStep(inputGates: tf.Tensor2D, state: { h: tf.Tensor2D; c: tf.Tensor2D }, recurrentKernel: tf.Tensor2D): { h: tf.Tensor2D; c: tf.Tensor2D } {
+    const units = this.units;
+    const gates = tf.add(inputGates, tf.matMul(state.h, recurrentKernel));
+    const [sigmoidPart, candidatePart] = tf.split(gates, [3 * units, units], 1);
+    const [inputGate, forgetGate, outputGate] = tf.split(tf.sigmoid(sigmoidPart), 3, 1);
+    const c = tf.add(tf.mul(forgetGate, state.c), tf.mul(inputGate, tf.tanh(candidatePart))) as tf.Tensor2D;
+    const h = tf.mul(outputGate, tf.tanh(c)) as tf.Tensor2D;
+    return { h, c };
   }
 
   /** One LSTM step; where `stepMask` is 0 (padding) the previous state passes through unchanged. */
@@ -96,4 +169,40 @@ export class BiLstmStudent extends StudentBase {
     const h = tf.add(state.h, tf.mul(stepMask, tf.sub(hNew, state.h))) as tf.Tensor2D;
     return { h, c };
   }
+}
+
+/** How a ragged batch is packed: rows sorted by their number of real tokens, longest first. */
+interface Packing {
+  /** Rows with more than t real tokens, for each step t up to the longest row. */
+  steps: number[];
+  /** Row of each packed token in ids flattened to [batch · time], step by step, each step in sorted row order. */
+  tokens: Int32Array;
+  /** Sorted row of each batch row. */
+  inverse: Int32Array;
+}
+
+/** Packs the real (non-zero) ids of each row in order; a padded step inside a row is skipped as the mask skips it. */
+function packRows(ids: Int32Array, batch: number, time: number): Packing {
+  const positions: number[][] = [];
+  for (let b = 0; b < batch; b++) {
+    const real: number[] = [];
+    for (let t = 0; t < time; t++) if (ids[b * time + t] !== 0) real.push(b * time + t);
+    positions.push(real);
+  }
+  // A stable sort keeps rows of equal length in batch order.
+  const order = Int32Array.from(positions.keys()).sort((a, b) => positions[b].length - positions[a].length || a - b);
+  const inverse = new Int32Array(batch);
+  order.forEach((row, sorted) => (inverse[row] = sorted));
+  const longest = positions[order[0]].length;
+  const steps: number[] = [];
+  const tokens: number[] = [];
+  for (let t = 0; t < longest; t++) {
+    let rows = 0;
+    while (rows < batch && positions[order[rows]].length > t) {
+      tokens.push(positions[order[rows]][t]);
+      rows += 1;
+    }
+    steps.push(rows);
+  }
+  return { steps, tokens: Int32Array.from(tokens), inverse };
 }

@@ -1,5 +1,7 @@
 import { tf } from '../tf';
 import { StudentBase, dense, embedMasked } from './base';
+import { paddingSpeed } from './padding';
+import { gatherRows, scatterRows } from './rows';
 import type { StudentConfig, StudentOutput } from './types';
 
 /**
@@ -64,20 +66,65 @@ export class CnnStudent extends StudentBase {
     const { embedded, mask } = embedMasked(this.embedding, ids);
     const maxWidth = Math.max(...this.filterSizes);
     const padded = tf.pad(embedded, [[0, 0], [0, maxWidth - 1], [0, 0]]);
-    const shifted: tf.Tensor3D[] = [];
-    for (let offset = 0; offset < maxWidth; offset++) shifted.push(tf.slice(padded, [0, offset, 0], [batch, time, dim]));
-    const positionMask = tf.expandDims(mask, 2);
+    const windows = realWindows(ids.dataSync() as Int32Array, batch, time, maxWidth);
 
-    const pooled = this.filterSizes.map((width, i) => {
-      const unfolded = width === 1 ? shifted[0] : tf.concat(shifted.slice(0, width), 2);
-      const flat = tf.reshape(unfolded, [batch * time, width * dim]) as tf.Tensor2D;
-      const conv = tf.relu(dense(flat, this.convKernels[i], this.convBiases[i]));
-      // ReLU outputs are >= 0, so zeroing padded windows leaves the max of real windows unchanged.
-      const masked = tf.mul(tf.reshape(conv, [batch, time, -1]), positionMask);
-      return maxOverTime(masked as tf.Tensor3D);
-    });
+    let pooled: tf.Tensor2D[];
+    if (paddingSpeed.skipPadding && windows.count < batch * time) {
+      // Ragged batch: convolve only the windows that start at a real token, then put them
+      // back among zero rows, which the max over time never picks over a ReLU output.
+      const rows = tf.reshape(padded, [batch * (time + maxWidth - 1), dim]) as tf.Tensor2D;
+      const shifted = windows.offsets.map((offset) => gatherRows(rows, offset));
+      pooled = this.filterSizes.map((width, i) => {
+        const unfolded = width === 1 ? shifted[0] : tf.concat(shifted.slice(0, width), 1);
+        const conv = tf.relu(dense(unfolded as tf.Tensor2D, this.convKernels[i], this.convBiases[i]));
+        const placed = scatterRows(conv, windows.slots, batch * time);
+        return maxOverTime(tf.reshape(placed, [batch, time, -1]) as tf.Tensor3D);
+      });
+    } else {
+      const shifted: tf.Tensor3D[] = [];
+      for (let offset = 0; offset < maxWidth; offset++) shifted.push(tf.slice(padded, [0, offset, 0], [batch, time, dim]));
+      const positionMask = tf.expandDims(mask, 2);
+      pooled = this.filterSizes.map((width, i) => {
+        const unfolded = width === 1 ? shifted[0] : tf.concat(shifted.slice(0, width), 2);
+        const flat = tf.reshape(unfolded, [batch * time, width * dim]) as tf.Tensor2D;
+        const conv = tf.relu(dense(flat, this.convKernels[i], this.convBiases[i]));
+        // ReLU outputs are >= 0, so zeroing padded windows leaves the max of real windows unchanged.
+        const masked = tf.mul(tf.reshape(conv, [batch, time, -1]), positionMask);
+        return maxOverTime(masked as tf.Tensor3D);
+      });
+    }
     const features = (pooled.length === 1 ? pooled[0] : tf.concat(pooled, 1)) as tf.Tensor2D;
     const logits = dense(this.dropout(features, dropoutSeed), this.outputKernel, this.outputBias);
     return { logits, features };
   }
+}
+
+interface RealWindows {
+  /** Windows that start at a real (non-padding) token. */
+  count: number;
+  /**
+   * For each offset k below the widest filter, the row of the k-th token of every window in
+   * the padded embeddings flattened to [batch · (time + widest − 1), dim].
+   */
+  offsets: Int32Array[];
+  /** Row of every window in [batch · time]. */
+  slots: Int32Array;
+}
+
+function realWindows(ids: Int32Array, batch: number, time: number, maxWidth: number): RealWindows {
+  let count = 0;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== 0) count += 1;
+  const slots = new Int32Array(count);
+  const offsets = Array.from({ length: maxWidth }, () => new Int32Array(count));
+  let at = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < time; t++) {
+      if (ids[b * time + t] === 0) continue;
+      slots[at] = b * time + t;
+      const start = b * (time + maxWidth - 1) + t;
+      for (let k = 0; k < maxWidth; k++) offsets[k][at] = start + k;
+      at += 1;
+    }
+  }
+  return { count, offsets, slots };
 }
