@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { selectBackend, tf } from '../../out/core/tf/index.js';
-import { applySpeedPatches } from '../../out/core/tf/speed.js';
+import { applySpeedPatches, setSpeedPatchesActive } from '../../out/core/tf/speed.js';
 import { maxOverTime } from '../../out/core/students/cnn.js';
 import { paddingSpeed } from '../../out/core/students/padding.js';
 import { createStudent, defaultStudentConfig } from '../../out/core/students/index.js';
@@ -11,7 +11,7 @@ import { crossEntropy } from '../../out/core/losses/index.js';
 
 test('speed patches are applied on wasm', async () => {
   await selectBackend('wasm');
-  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true });
+  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true, wasmSliceInPlace: true });
 });
 
 test('patched wasm gather copies the right rows', async () => {
@@ -63,6 +63,49 @@ for (const backend of ['wasm', 'cpu']) {
     tf.dispose([x, dy, stock, custom]);
   });
 }
+
+test('patched wasm slice, split and unstack equal the stock kernels', async () => {
+  await selectBackend('wasm');
+  applySpeedPatches();
+  const cases = [
+    { shape: [10], begin: [3], size: [5] },
+    { shape: [6, 7], begin: [1, 2], size: [4, 3] },
+    { shape: [6, 7], begin: [2, 0], size: [3, 7] },
+    { shape: [4, 5, 6], begin: [1, 0, 2], size: [2, 5, 3] },
+    { shape: [4, 5, 6], begin: [0, 1, 0], size: [4, 3, -1] },
+    { shape: [3, 4, 5, 6], begin: [1, 1, 1, 1], size: [2, 2, 3, 4] },
+    { shape: [3, 4], begin: [1, 1], size: [0, 2] },
+  ];
+  for (const dtype of ['float32', 'int32']) {
+    for (const { shape, begin, size } of cases) {
+      const count = shape.reduce((a, b) => a * b, 1);
+      const x = tf.tensor(Array.from({ length: count }, (_, i) => i * 3 - 7), shape, dtype);
+      setSpeedPatchesActive(false);
+      const stock = tf.slice(x, begin, size);
+      setSpeedPatchesActive(true);
+      const patched = tf.slice(x, begin, size);
+      assert.deepEqual(patched.shape, stock.shape, `shape of ${JSON.stringify({ shape, begin, size })}`);
+      assert.equal(patched.dtype, dtype);
+      assert.deepEqual(Array.from(patched.dataSync()), Array.from(stock.dataSync()), `values of ${JSON.stringify({ shape, begin, size, dtype })}`);
+      tf.dispose([x, stock, patched]);
+    }
+    const x = tf.tensor(Array.from({ length: 4 * 5 * 6 }, (_, i) => i - 50), [4, 5, 6], dtype);
+    for (const axis of [0, 1, 2]) {
+      const sizes = axis === 2 ? [1, 2, 3] : [x.shape[axis] - 2, 2];
+      setSpeedPatchesActive(false);
+      const stock = [...tf.split(x, sizes, axis), ...tf.unstack(x, axis)];
+      setSpeedPatchesActive(true);
+      const patched = [...tf.split(x, sizes, axis), ...tf.unstack(x, axis)];
+      assert.equal(patched.length, stock.length);
+      patched.forEach((part, i) => {
+        assert.deepEqual(part.shape, stock[i].shape, `shape of part ${i} on axis ${axis}`);
+        assert.deepEqual(Array.from(part.dataSync()), Array.from(stock[i].dataSync()), `values of part ${i} on axis ${axis}, ${dtype}`);
+      });
+      tf.dispose([...stock, ...patched]);
+    }
+    x.dispose();
+  }
+});
 
 for (const kind of ['cnn', 'bilstm']) {
   test(`${kind} path without padding matches the padded path`, async () => {

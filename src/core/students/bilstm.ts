@@ -110,7 +110,7 @@ export class BiLstmStudent extends StudentBase {
     const forwardSteps = length === 1 ? [forwardInputs] : (tf.split(forwardInputs, steps, 0) as tf.Tensor2D[]);
     const backwardSteps = length === 1 ? [backwardInputs] : (tf.split(backwardInputs, steps, 0) as tf.Tensor2D[]);
 
-    // Forward: rows [steps[t], rows) end before step t, so their state is final.
+    // Forward: the rows from steps[t] to the previous count end before step t, so their state is final.
     const ended: tf.Tensor2D[] = [];
     let state = { h: tf.zeros([steps[0], units]) as tf.Tensor2D, c: tf.zeros([steps[0], units]) as tf.Tensor2D };
     for (let t = 0; t < length; t++) {
@@ -171,7 +171,7 @@ export class BiLstmStudent extends StudentBase {
   }
 }
 
-/** How a ragged batch is packed: rows sorted by their number of real tokens, longest first. */
+/** Packed layout of a ragged batch: rows sorted by their number of real tokens, longest first. */
 interface Packing {
   /** Rows with more than t real tokens, for each step t up to the longest row. */
   steps: number[];
@@ -189,7 +189,7 @@ function packRows(ids: Int32Array, batch: number, time: number): Packing {
     for (let t = 0; t < time; t++) if (ids[b * time + t] !== 0) real.push(b * time + t);
     positions.push(real);
   }
-  // A stable sort keeps rows of equal length in batch order.
+  // Rows of equal length stay in batch order.
   const order = Int32Array.from(positions.keys()).sort((a, b) => positions[b].length - positions[a].length || a - b);
   const inverse = new Int32Array(batch);
   order.forEach((row, sorted) => (inverse[row] = sorted));

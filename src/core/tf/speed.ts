@@ -22,6 +22,8 @@ export interface SpeedPatchReport {
   wasmGatherRows: boolean;
   /** The wasm BatchMatMul kernel computes Cᵀ = op(B)ᵀ·op(A)ᵀ when that transposes fewer elements. */
   wasmMatMulFlip: boolean;
+  /** The wasm Slice kernel copies only the slice, not its whole input. */
+  wasmSliceInPlace: boolean;
 }
 
 /** Whether SD_SPEED_KERNELS leaves the speed patches on (the default); `0` or `off` turns them off. */
@@ -46,8 +48,8 @@ export function setSpeedPatchesActive(active: boolean): void {
 
 /** Applies the speed patches once; later calls report the state without wrapping again. */
 export function applySpeedPatches(): SpeedPatchReport {
-  if (!speedKernelsEnabled()) return { wasmGatherRows: false, wasmMatMulFlip: false };
-  return { wasmGatherRows: patchWasmGather(), wasmMatMulFlip: patchWasmMatMulFlip() };
+  if (!speedKernelsEnabled()) return { wasmGatherRows: false, wasmMatMulFlip: false, wasmSliceInPlace: false };
+  return { wasmGatherRows: patchWasmGather(), wasmMatMulFlip: patchWasmMatMulFlip(), wasmSliceInPlace: patchWasmSlice() };
 }
 
 /**
@@ -118,6 +120,109 @@ function patchWasmGather(): boolean {
   tf.registerKernel(patched);
   swaps.push({ before: stock, after: patched });
   return true;
+}
+
+/**
+ * Copies a slice of a float32 or int32 wasm tensor straight from heap to heap into a new
+ * output. The stock wasm Slice kernel first copies its whole input out of the heap
+ * (readSync) and then the slice. SplitV and Unpack call it once per output, so unstacking
+ * a [64, 64, 512] tensor over its first axis copied all of it 64 times.
+ */
+function sliceInPlace(backend: unknown, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+  const out = (backend as WasmBackendInternals).makeOutput(size, x.dtype);
+  if (size.some((length) => length === 0)) return out;
+
+  // Views are taken after makeOutput, whose allocation may have grown (and detached) the heap.
+  const source = wasmHeapView(backend, x)!;
+  const target = wasmHeapView(backend, out)!;
+  if (tf.slice_util.isSliceContinous(x.shape, begin, size)) {
+    const offset = tf.slice_util.computeFlatOffset(begin, tf.util.computeStrides(x.shape));
+    target.set(source.subarray(offset, offset + target.length));
+    return out;
+  }
+  // Pad to rank 4 with leading axes of length 1, then copy runs along the last axis.
+  const rank = x.shape.length;
+  const shape = [...new Array<number>(4 - rank).fill(1), ...x.shape];
+  const from = [...new Array<number>(4 - rank).fill(0), ...begin];
+  const length = [...new Array<number>(4 - rank).fill(1), ...size];
+  const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3]];
+  const run = length[3];
+  let at = 0;
+  for (let i = from[0]; i < from[0] + length[0]; i++) {
+    for (let j = from[1]; j < from[1] + length[1]; j++) {
+      for (let k = from[2]; k < from[2] + length[2]; k++) {
+        const offset = i * strides[0] + j * strides[1] + k * strides[2] + from[3];
+        target.set(source.subarray(offset, offset + run), at);
+        at += run;
+      }
+    }
+  }
+  return out;
+}
+
+function sliceable(x: tf.TensorInfo): boolean {
+  return (x.dtype === 'float32' || x.dtype === 'int32') && x.shape.length >= 1 && x.shape.length <= 4;
+}
+
+/** Registers `patched` in place of the wasm kernel `name`, with its stock function as `fallback`. */
+function replaceWasmKernel(name: string, kernelFunc: (args: Parameters<tf.KernelFunc>[0], fallback: tf.KernelFunc) => ReturnType<tf.KernelFunc>): boolean {
+  const stock = tf.getKernel(name, 'wasm') as (tf.KernelConfig & Marked) | undefined;
+  if (stock === undefined) return false;
+  if (stock[SPEED_MARKER]) return true;
+  const fallback = stock.kernelFunc;
+  const patched: tf.KernelConfig & Marked = { ...stock, kernelFunc: (args) => kernelFunc(args, fallback) };
+  patched[SPEED_MARKER] = true;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel(patched);
+  swaps.push({ before: stock, after: patched });
+  return true;
+}
+
+/**
+ * Replaces the wasm Slice, SplitV (tf.split) and Unpack (tf.unstack) kernels for float32
+ * and int32 tensors of rank 1 to 4 by `sliceInPlace`. The output bytes are the same. In a
+ * CNN step the gradient of the unfold concat splits a [4,096, 640] tensor, and the BiLSTM
+ * unstacks its inputs over time.
+ */
+function patchWasmSlice(): boolean {
+  const slice = replaceWasmKernel(tf.Slice, (args, fallback) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    if (!sliceable(x)) return fallback(args);
+    const { begin, size } = args.attrs as unknown as tf.SliceAttrs;
+    const [start, extent] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    return sliceInPlace(args.backend, x, start, extent);
+  });
+  const split = replaceWasmKernel(tf.SplitV, (args, fallback) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    if (!sliceable(x)) return fallback(args);
+    const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
+    const at = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, at);
+    const begin = x.shape.map(() => 0);
+    return sizes.map((length) => {
+      const size = [...x.shape];
+      size[at] = length;
+      const part = sliceInPlace(args.backend, x, [...begin], size);
+      begin[at] += length;
+      return part;
+    });
+  });
+  const unpack = replaceWasmKernel(tf.Unpack, (args, fallback) => {
+    const { value } = args.inputs as unknown as { value: tf.TensorInfo };
+    if (!sliceable(value)) return fallback(args);
+    const { axis } = args.attrs as unknown as tf.UnpackAttrs;
+    const at = axis < 0 ? axis + value.shape.length : axis;
+    const outShape = value.shape.filter((_, i) => i !== at);
+    const begin = value.shape.map(() => 0);
+    const size = [...value.shape];
+    size[at] = 1;
+    return Array.from({ length: value.shape[at] }, (_, i) => {
+      begin[at] = i;
+      const part = sliceInPlace(args.backend, value, [...begin], size);
+      return { dataId: part.dataId, dtype: part.dtype, shape: outShape };
+    });
+  });
+  return slice && split && unpack;
 }
 
 /**
