@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readDataset } from '../../out/core/data/index.js';
 import { buildTokenizer, StudentTokenizer } from '../../out/core/tokenize/index.js';
+import { AsciiWordCache } from '../../out/core/tokenize/word-cache.js';
 import { datasetsDir, fixturesDir, needsDatasets } from '../helpers.mjs';
 
 const training = [
@@ -69,4 +70,31 @@ test('real English and Chinese texts encode to the ids of the library path', nee
   }
   const hotel = await readDataset(join(dir, 'chnsenticorp_htl_all', 'ChnSentiCorp_htl_all.csv'), { lenient: true });
   for (const example of hotel.examples.slice(0, 2_000)) assertSameIds(english, 'ChnSentiCorp', example.text, 64);
+});
+
+test('word cache grows and starts over', () => {
+  let encoded = 0;
+  const cache = new AsciiWordCache((word) => {
+    encoded += 1;
+    return Int32Array.from([word.length, word.charCodeAt(0)]);
+  }, 4);
+  const words = Array.from({ length: 40 }, (_, i) => `Word${i}`);
+  const text = words.join(' ');
+  for (let round = 0; round < 2; round++) {
+    let start = 0;
+    for (const word of words) {
+      const ids = cache.lookup(text, start, start + word.length, true);
+      assert.deepEqual([...ids], [word.length, word.toLowerCase().charCodeAt(0)], `${word} in round ${round}`);
+      start += word.length + 1;
+    }
+  }
+  // 16 slots hold at most 8 words, so the second round encodes most words again.
+  assert.ok(encoded > words.length, `encoded ${encoded} times`);
+  // The same word inside another text is found without encoding it again; another case is not.
+  let calls = 0;
+  const cased = new AsciiWordCache((word) => Int32Array.from([(calls += 1), word.length]), 10);
+  cased.lookup('abc', 0, 3, false);
+  assert.deepEqual([...cased.lookup('xabcx', 1, 4, false)], [1, 3]);
+  assert.deepEqual([...cased.lookup('ABC', 0, 3, false)], [2, 3]);
+  assert.deepEqual([...cased.lookup('ABC', 0, 3, true)], [1, 3]);
 });
