@@ -12,6 +12,8 @@ import { tf, selectBackend } from '../out/core/tf/index.js';
 import { createStudent, defaultStudentConfig } from '../out/core/students/index.js';
 import { crossEntropy, featureAlignment, kdLoss } from '../out/core/losses/index.js';
 import { createOptimizer, isLazyAdam, SPARSE_EMBEDDING_MODES } from '../out/core/train/optimizer.js';
+import { DataParallel, plannedWorkers } from '../out/core/train/parallel.js';
+import { defaultConfig } from '../out/core/config.js';
 import {
   NUM_CLASSES, SEQ, TEACHER_FEATURE_DIM, VOCAB_SIZE,
   batchShapeStats, commonHelp, commonOptionSpec, finishResults, idsTensor, machineInfo, normalValues, planRowLengths,
@@ -29,17 +31,27 @@ const DEFAULT_WARMUP = { bag: 3, cnn: 1, bilstm: 1 };
 const SEED = 1234;
 const DEFAULT_OUT = join(repoRoot, 'bench', 'results', 'kd-throughput.json');
 
-const { values: options } = parseArgs({ options: { ...commonOptionSpec(DEFAULT_OUT), 'sparse-embeddings': { type: 'string', default: 'auto' }, 'torch-sparse-embedding': { type: 'boolean', default: false } } });
+const { values: options } = parseArgs({ options: { ...commonOptionSpec(DEFAULT_OUT), 'sparse-embeddings': { type: 'string', default: 'auto' }, 'torch-sparse-embedding': { type: 'boolean', default: false }, threads: { type: 'string', default: 'auto' } } });
 if (options.help) {
   process.stdout.write(`Usage: node bench/kd-throughput.mjs [options]\n\n${commonHelp(DEFAULT_STEPS, DEFAULT_WARMUP, DEFAULT_OUT)}` +
     '  --sparse-embeddings MODE  tfjs optimizer as training.sparseEmbeddingUpdates: auto (lazy Adam for bag), on or off (default auto)\n' +
-    '  --torch-sparse-embedding  PyTorch bag student with a sparse embedding and SparseAdam, like tfjs lazy Adam\n');
+    '  --torch-sparse-embedding  PyTorch bag student with a sparse embedding and SparseAdam, like tfjs lazy Adam\n' +
+    '  --threads N|auto     tfjs threads per step: auto splits CNN and BiLSTM batches over the cores as train does (SD_DATA_PARALLEL), 1 keeps one thread (default auto)\n');
   process.exit(0);
 }
 const { reps, steps, warmup, torchThreads } = readCommonOptions(options, DEFAULT_STEPS, DEFAULT_WARMUP);
 const sparseEmbeddings = options['sparse-embeddings'];
 if (!SPARSE_EMBEDDING_MODES.includes(sparseEmbeddings)) {
   throw new Error(`Invalid --sparse-embeddings "${sparseEmbeddings}"; expected one of ${SPARSE_EMBEDDING_MODES.join(', ')}.`);
+}
+
+if (options.threads !== 'auto' && !(Number.isInteger(Number(options.threads)) && Number(options.threads) >= 1)) {
+  throw new Error(`Invalid --threads "${options.threads}"; expected auto or a positive integer.`);
+}
+/** Threads of a tfjs step: this one plus the worker threads that train would start. */
+function threadsFor(kind) {
+  const planned = plannedWorkers(kind, { backend: 'wasm', batchSize: BATCH, sparseEmbeddings: sparseEmbeddings === 'on', gradientMatching: false }) + 1;
+  return options.threads === 'auto' ? planned : Math.min(Number(options.threads), kind === 'bag' ? 1 : Number(options.threads));
 }
 
 const log = (message) => process.stderr.write(`${message}\n`);
@@ -72,7 +84,20 @@ async function measureTfjs(kind, workload) {
   const optimizer = createOptimizer(student, { learningRate: LEARNING_RATE, sparseEmbeddingUpdates: sparseEmbeddings });
   const { batches, shape } = makeBatches(kind, workload);
 
-  const step = async ({ ids, labels, teacherLogits, teacherFeatures }) => {
+  const threads = threadsFor(kind);
+  const parallel = threads > 1 ? await DataParallel.start(student, { weight: projectionKernel, bias: projectionBias }, SEED, threads - 1) : undefined;
+  // The trainer's objective (src/core/train/step.ts) with these weights is the same formula.
+  const loss = { ...defaultConfig().loss, alpha: ALPHA, temperature: TEMPERATURE, logitMseWeight: 0, featureWeight: FEATURE_WEIGHT, featureLoss: 'mse' };
+  const context = { learningRate: LEARNING_RATE, temperature: TEMPERATURE, alpha: ALPHA, multilabel: false, seed: SEED };
+  const rowsOf = new Map(parallel ? batches.map((batch) => [batch, trainRows(batch)]) : []);
+  const parallelStep = async (batch) => {
+    const rows = rowsOf.get(batch);
+    const { grads, total } = await parallel.batchGradients(student, { weight: projectionKernel, bias: projectionBias }, variables, rows, rows.indices, loss, NUM_CLASSES, context, (f, list) => optimizer.computeGradients(f, list));
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+    if (!Number.isFinite(total)) throw new Error(`tfjs ${kind} training step produced loss ${total}.`);
+  };
+  const step = parallel ? parallelStep : async ({ ids, labels, teacherLogits, teacherFeatures }) => {
     const { value: loss, grads } = optimizer.computeGradients(() => {
       const { logits, features } = student.apply(ids, true);
       const projected = tf.add(tf.matMul(features, projectionKernel), projectionBias);
@@ -92,12 +117,28 @@ async function measureTfjs(kind, workload) {
   };
 
   const timing = await timeSteps(batches, warmup[kind], BATCH, step);
+  await parallel?.close();
   const lazyEmbedding = isLazyAdam(optimizer);
   student.dispose();
   optimizer.dispose();
   tf.dispose([projectionKernel, projectionBias]);
   for (const batch of batches) tf.dispose(Object.values(batch));
-  return { peer: 'tfjs', device: backend.device, student: kind, mode: 'train', workload: workload.name, batch: BATCH, seq: SEQ, ...shape, steps: steps[kind], warmup: warmup[kind], lazyEmbedding, ...timing };
+  return { peer: 'tfjs', device: backend.device, student: kind, mode: 'train', workload: workload.name, batch: BATCH, seq: SEQ, ...shape, steps: steps[kind], warmup: warmup[kind], lazyEmbedding, threads, ...timing };
+}
+
+/** Builds, before timing, the rows of a batch as the trainer keeps them: unpadded ids, gold labels, teacher rows. */
+function trainRows({ ids, labels, teacherLogits, teacherFeatures }) {
+  const padded = ids.arraySync();
+  const gold = labels.arraySync();
+  const logits = teacherLogits.arraySync();
+  const features = teacherFeatures.arraySync();
+  return {
+    ids: padded.map((row) => Int32Array.from(row.slice(0, row.indexOf(0) < 0 ? row.length : row.indexOf(0)))),
+    gold: gold.map((label) => [label]),
+    teacherLogits: logits.map((row) => Float32Array.from(row)),
+    teacherFeatures: features.map((row) => Float32Array.from(row)),
+    indices: padded.map((_, i) => i),
+  };
 }
 
 async function measureTorch(kind, workload) {
@@ -129,7 +170,8 @@ try {
 }
 const elapsedSeconds = Math.round((performance.now() - started) / 1000);
 
-const settings = { reps, sparseEmbeddings, torchSparseEmbedding: options['torch-sparse-embedding'], batch: BATCH, seq: SEQ, vocab: VOCAB_SIZE, classes: NUM_CLASSES, teacherFeatureDim: TEACHER_FEATURE_DIM, alpha: ALPHA, temperature: TEMPERATURE, featureWeight: FEATURE_WEIGHT, learningRate: LEARNING_RATE, steps, warmup };
+const tfjsThreads = Object.fromEntries(['bag', 'cnn', 'bilstm'].map((kind) => [kind, threadsFor(kind)]));
+const settings = { reps, sparseEmbeddings, tfjsThreads, torchSparseEmbedding: options['torch-sparse-embedding'], batch: BATCH, seq: SEQ, vocab: VOCAB_SIZE, classes: NUM_CLASSES, teacherFeatureDim: TEACHER_FEATURE_DIM, alpha: ALPHA, temperature: TEMPERATURE, featureWeight: FEATURE_WEIGHT, learningRate: LEARNING_RATE, steps, warmup };
 const { torchVersion, torchThreads: threadsUsed } = await finishResults(options.out, { benchmark: 'kd-throughput', machine, backend, settings, workloads, rows, elapsedSeconds });
-printTable(`KD training throughput, batch ${BATCH}: samples/s, median (min–max) of ${reps} runs; tfjs on ${backend.device}, PyTorch ${torchVersion} with ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'}`, rows);
+printTable(`KD training throughput, batch ${BATCH}: samples/s, median (min–max) of ${reps} runs; tfjs on ${backend.device} per thread, threads per step ${Object.entries(tfjsThreads).map(([kind, count]) => `${kind} ${count}`).join(', ')}; PyTorch ${torchVersion} with ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'}`, rows);
 console.log(`\n${elapsedSeconds} s; results in ${options.out}`);

@@ -40,6 +40,8 @@ await Promise.all([
   build({ ...bundle, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', external: bundledExternal, banner: { js: '#!/usr/bin/env node' } }),
   build({ ...bundle, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external }),
   build({ ...bundle, entryPoints: ['src/host/main.ts'], outfile: 'dist/host.js', external: bundledExternal }),
+  // The worker thread of data-parallel training steps; src/core/train/parallel.ts loads it from beside the bundle.
+  build({ ...bundle, entryPoints: ['src/core/train/grad-worker.ts'], outfile: 'dist/grad-worker.js', external: bundledExternal }),
   ...webviews.map((name) =>
     build({
       entryPoints: { [name]: join('webview', name, 'main.ts') },

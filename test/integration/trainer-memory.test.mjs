@@ -4,6 +4,7 @@
 // the steady state starts at epoch 2, and the count at epoch 2 must equal the count at epoch 5.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import { tf, selectBackend } from '../../out/core/tf/index.js';
 import { createStudent, defaultStudentConfig } from '../../out/core/students/index.js';
 import { trainModel } from '../../out/core/train/trainer.js';
@@ -65,18 +66,25 @@ function settingsFor(task, numClasses) {
   };
 }
 
-/** Trains a small bag student with every loss term on and returns numTensors after each epoch. */
-async function tensorCountsPerEpoch(task, numClasses) {
+/**
+ * Trains a small student (bag by default) with every loss term on and returns numTensors
+ * after each epoch, and the log lines of the run.
+ */
+async function tensorCountsPerEpoch(task, numClasses, kind = 'bag', lossOverrides = {}) {
   const multilabel = task === 'multilabel';
   const train = syntheticData(64, numClasses, multilabel, 1);
   const dev = syntheticData(24, numClasses, multilabel, 2);
-  const model = createStudent({ ...defaultStudentConfig('bag', VOCAB, numClasses), embeddingDim: 16 }, 3);
+  const model = createStudent({ ...defaultStudentConfig(kind, VOCAB, numClasses), embeddingDim: 16, numFilters: 8, lstmUnits: 8, hiddenDim: 8 }, 3);
+  const settings = settingsFor(task, numClasses);
+  settings.loss = { ...settings.loss, ...lossOverrides };
   const counts = [];
+  const logs = [];
   let bestCalls = 0;
   try {
-    const result = await trainModel(model, train, { ids: dev.ids, gold: dev.gold }, settingsFor(task, numClasses), {
+    const result = await trainModel(model, train, { ids: dev.ids, gold: dev.gold }, settings, {
       onEvent: (event) => {
         if (event.type === 'epoch') counts.push(tf.memory().numTensors);
+        if (event.type === 'log') logs.push(event.message);
       },
       onBest: async () => {
         bestCalls++;
@@ -88,6 +96,7 @@ async function tensorCountsPerEpoch(task, numClasses) {
   } finally {
     model.dispose();
   }
+  counts.logs = logs;
   return counts;
 }
 
@@ -109,4 +118,23 @@ test('multilabel KD run leaks no tensors', async () => {
   assert.equal(counts.length, EPOCHS);
   assert.equal(counts[EPOCHS - 1], counts[1], `numTensors per epoch: ${counts.join(', ')}`);
   assert.equal(tf.memory().numTensors, baseline, 'tensors left after the model was disposed');
+});
+
+test('data-parallel CNN run leaks no tensors', async (t) => {
+  if (os.availableParallelism() < 2) {
+    t.skip('one CPU core: training runs on one thread');
+    return;
+  }
+  await selectBackend('wasm');
+  try {
+    const baseline = tf.memory().numTensors;
+    // Gradient matching keeps a run on one thread, so it is off here.
+    const counts = await tensorCountsPerEpoch('binary', 2, 'cnn', { gradientMatchingWeight: 0 });
+    assert.ok(counts.logs.some((line) => /on \d+ CPU threads/.test(line)), `no data-parallel log line in: ${counts.logs.join(' | ')}`);
+    assert.equal(counts.length, EPOCHS);
+    assert.equal(counts[EPOCHS - 1], counts[1], `numTensors per epoch: ${counts.join(', ')}`);
+    assert.equal(tf.memory().numTensors, baseline, 'tensors left after the model was disposed');
+  } finally {
+    await selectBackend('cpu');
+  }
 });

@@ -2,7 +2,7 @@
 // GatherV2 kernels but no UnsortedSegmentSum, which tf.gather's stock gradient needs.
 import { tf } from '../tf';
 
-/** Rows `rows` of x; the gradient scatters (and sums) dy back into x's shape. */
+/** Gathers rows `rows` of x; the gradient scatters (and sums) dy back into x's shape. */
 export function gatherRows(x: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
   const op = tf.customGrad(((input: tf.Tensor2D) => {
     // The index tensors are made where they are used, so none outlives the forward pass' scope.
@@ -14,7 +14,7 @@ export function gatherRows(x: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
   return op(x) as tf.Tensor2D;
 }
 
-/** A [total, columns] tensor of zeros with row `rows[i]` set to values[i]; the gradient gathers those rows of dy. */
+/** Places values[i] at row `rows[i]` of a [total, columns] tensor of zeros; the gradient gathers those rows of dy. */
 export function scatterRows(values: tf.Tensor2D, rows: Int32Array, total: number): tf.Tensor2D {
   const op = tf.customGrad(((input: tf.Tensor2D) => {
     return {

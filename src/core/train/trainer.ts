@@ -3,13 +3,14 @@
 // every epoch, early stopping and the best weights kept.
 import { tf } from '../tf';
 import type { Student } from '../students';
-import * as losses from '../losses';
 import type { EventSink, LossBreakdown } from '../events';
 import type { TaskKind } from '../types';
 import type { DistillConfig } from '../config';
-import { planBatches, padBatch, stackRows } from './batches';
+import { planBatches } from './batches';
 import { evaluateModel, type Evaluation } from './evaluate';
 import { createOptimizer, denselyDecayedVariables, type SparseEmbeddingMode } from './optimizer';
+import { DataParallel, GradientWorkerError, plannedWorkers } from './parallel';
+import { stepObjective, stepRows, type Projection, type StepContext, type StepParts } from './step';
 
 export interface TrainSet {
   /** Token ids per example, unpadded. */
@@ -172,6 +173,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
   const projection = useFeatures ? createProjection(model.featureDim, train.teacherFeatures![0].length, settings.seed) : undefined;
   const variables = [...model.variables, ...(projection ? [projection.weight, projection.bias] : [])];
   const optimizer = createOptimizer(model, { learningRate: settings.learningRate, weightDecay: settings.weightDecay, sparseEmbeddingUpdates: settings.sparseEmbeddingUpdates, gradientMatching: settings.loss.gradientMatchingWeight > 0 });
+  const setup: StepSetup = { model, projection, variables, optimizer, train, settings };
   const lengths = train.ids.map((ids) => ids.length);
   const stepsPerEpoch = Math.ceil(train.ids.length / settings.batchSize);
   const totalSteps = stepsPerEpoch * settings.epochs;
@@ -184,6 +186,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
   let stoppedEarly = false;
   let firstEpoch = 1;
   const started = Date.now();
+  let parallel: DataParallel | undefined;
   const evaluate = () => evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.tuneThreshold ? 'tune' : settings.multilabelThreshold);
 
   try {
@@ -209,6 +212,20 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
       firstEpoch = state.epoch + 1;
       emit({ type: 'log', level: 'info', message: `Resuming ${settings.role} training after epoch ${state.epoch} (step ${state.step}).` });
     }
+    const workers = plannedWorkers(model.config.kind, {
+      backend: tf.getBackend(),
+      batchSize: settings.batchSize,
+      sparseEmbeddings: settings.sparseEmbeddingUpdates === 'on',
+      gradientMatching: settings.loss.gradientMatchingWeight > 0,
+    });
+    if (workers > 0 && firstEpoch <= settings.epochs) {
+      try {
+        parallel = await DataParallel.start(model, projection, settings.seed, workers);
+        emit({ type: 'log', level: 'info', message: `Training the ${settings.role} on ${parallel.threads} CPU threads: each batch is split between them (SD_DATA_PARALLEL=0 turns this off).` });
+      } catch (error) {
+        emit({ type: 'log', level: 'warn', message: `Training on one CPU thread: the worker threads did not start (${(error as Error).message.split('\n')[0]}).` });
+      }
+    }
     for (let epoch = firstEpoch; epoch <= settings.epochs && !cancelled && !stoppedEarly; epoch++) {
       const epochStart = Date.now();
       const batches = planBatches(lengths, settings.batchSize, settings.seed * 1000 + epoch);
@@ -229,7 +246,20 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
         (optimizer as unknown as { learningRate: number }).learningRate = lr;
 
         last = { learningRate: lr, temperature, alpha };
-        const parts = trainStep(model, projection, variables, optimizer, train, batch, settings, { learningRate: lr, temperature, alpha, multilabel, seed: settings.seed * 7919 + step });
+        const context = { learningRate: lr, temperature, alpha, multilabel, seed: settings.seed * 7919 + step };
+        let parts: StepParts | undefined;
+        if (parallel) {
+          try {
+            parts = await trainStepParallel(parallel, setup, batch, context);
+          } catch (error) {
+            if (!(error instanceof GradientWorkerError)) throw error;
+            // The failed step applied nothing, so this thread takes the batch and the rest of the run.
+            emit({ type: 'log', level: 'warn', message: `Continuing on one CPU thread: ${error.message.split('\n')[0]}` });
+            await parallel.close();
+            parallel = undefined;
+          }
+        }
+        parts ??= trainStep(setup, batch, context);
         if (!Number.isFinite(parts.total)) throw new NonFiniteLossError(parts.total, { epoch, step: step + 1, learningRate: lr, peakLearningRate: settings.learningRate, role: settings.role });
         epochLoss += parts.total * batch.length;
         addToWindow(window, parts);
@@ -283,6 +313,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
       }
     }
   } finally {
+    await parallel?.close();
     optimizer.dispose();
     projection?.weight.dispose();
     projection?.bias.dispose();
@@ -298,11 +329,6 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
   return { history, bestEpoch: best.epoch, bestScore: best.score, stoppedEarly, cancelled, bestDev: best.dev };
 }
 
-interface Projection {
-  weight: tf.Variable;
-  bias: tf.Variable;
-}
-
 /** Learned map from student features to the teacher's feature width, trained with the student. */
 function createProjection(inputDim: number, outputDim: number, seed: number): Projection {
   return tf.tidy(() => {
@@ -314,104 +340,68 @@ function createProjection(inputDim: number, outputDim: number, seed: number): Pr
   });
 }
 
-interface StepContext {
-  learningRate: number;
-  temperature: number;
-  alpha: number;
-  multilabel: boolean;
-  seed: number;
+/** What every step of a `trainModel` call works on. */
+interface StepSetup {
+  model: Student;
+  projection: Projection | undefined;
+  variables: tf.Variable[];
+  optimizer: tf.Optimizer;
+  train: TrainSet;
+  settings: TrainSettings;
 }
 
-type StepParts = Required<LossBreakdown>;
-
 /** One optimizer step; returns the loss terms of the batch. */
-function trainStep(
-  model: Student,
-  projection: Projection | undefined,
-  variables: tf.Variable[],
-  optimizer: tf.Optimizer,
-  train: TrainSet,
-  batch: number[],
-  settings: TrainSettings,
-  context: StepContext,
-): StepParts {
+function trainStep({ model, projection, variables, optimizer, train, settings }: StepSetup, batch: number[], context: StepContext): StepParts {
   const weights = settings.loss;
-  const goldRows = batch.map((index, row) => (train.gold[index] ? row : -1)).filter((row) => row >= 0);
-  const freeRows = batch.map((index, row) => (train.gold[index] ? -1 : row)).filter((row) => row >= 0);
-  const size = batch.length;
-
-  const ids = padBatch(train.ids, batch);
-  const goldTargets = goldRows.length > 0 ? goldTensor(train.gold, batch, goldRows, settings.numClasses, context.multilabel) : undefined;
-  const teacherLogits = train.teacherLogits ? stackRows(train.teacherLogits, batch) : undefined;
-  const teacherFeatures = projection && train.teacherFeatures ? stackRows(train.teacherFeatures, batch) : undefined;
-  const goldIndex = tf.tensor1d(goldRows, 'int32');
-  const freeIndex = tf.tensor1d(freeRows, 'int32');
-
-  const kdOf = (student: tf.Tensor2D, teacher: tf.Tensor2D): tf.Scalar =>
-    context.multilabel ? losses.kdLossMultilabel(student, teacher, context.temperature) : losses.kdLoss(student, teacher, context.temperature);
-
-  // Per-example objective: gold rows (1 − α)·CE + α·KD, transfer rows KD only; mean over the batch.
-  const distillationLoss = (logits: tf.Tensor2D): tf.Scalar => {
-    let kd = tf.scalar(0);
-    if (teacherLogits && goldRows.length > 0 && context.alpha > 0) {
-      kd = tf.add(kd, tf.mul(kdOf(tf.gather(logits, goldIndex), tf.gather(teacherLogits, goldIndex)), (context.alpha * goldRows.length) / size));
-    }
-    if (teacherLogits && freeRows.length > 0) {
-      kd = tf.add(kd, tf.mul(kdOf(tf.gather(logits, freeIndex), tf.gather(teacherLogits, freeIndex)), freeRows.length / size));
-    }
-    return kd as tf.Scalar;
-  };
-
   const parts: StepParts = { total: 0, ce: 0, kd: 0, logitMse: 0, feature: 0, gradientMatching: 0 };
-  const terms: Record<string, tf.Scalar> = {};
-
-  const objective = (): tf.Scalar => {
-    const { logits, features } = model.apply(ids, true);
-    let total: tf.Tensor = tf.scalar(0);
-    if (goldTargets) {
-      const goldLogits = tf.gather(logits, goldIndex) as tf.Tensor2D;
-      const ce = context.multilabel ? losses.bceWithLogits(goldLogits, goldTargets as tf.Tensor2D) : losses.crossEntropy(goldLogits, goldTargets as tf.Tensor1D);
-      terms.ce = tf.keep(ce);
-      total = tf.add(total, tf.mul(ce, ((1 - context.alpha) * goldRows.length) / size));
-    }
-    if (teacherLogits) {
-      const kd = distillationLoss(logits);
-      terms.kd = tf.keep(kd);
-      total = tf.add(total, kd);
-      if (weights.logitMseWeight > 0) {
-        const mse = losses.logitMse(logits, teacherLogits);
-        terms.logitMse = tf.keep(mse);
-        total = tf.add(total, tf.mul(mse, weights.logitMseWeight));
-      }
-    }
-    if (projection && teacherFeatures) {
-      const projected = tf.add(tf.matMul(features, projection.weight), projection.bias) as tf.Tensor2D;
-      const alignment = losses.featureAlignment(projected, teacherFeatures, weights.featureLoss);
-      terms.feature = tf.keep(alignment);
-      total = tf.add(total, tf.mul(alignment, weights.featureWeight));
-    }
-    return total as tf.Scalar;
-  };
-
+  const rows = stepRows(train, batch, batch.length, projection !== undefined);
+  const step = stepObjective(model, projection, rows, weights, settings.numClasses, context);
+  let finished = false;
   try {
     setDropoutSeed(model, context.seed);
-    const { value, grads } = optimizer.computeGradients(objective, variables);
-    if (teacherLogits && weights.gradientMatchingWeight > 0) {
-      parts.gradientMatching = addGradientMatching(model, ids, variables, grads, distillationLoss, weights.gradientMatchingWeight, context.seed);
+    const { value, grads } = optimizer.computeGradients(step.objective, variables);
+    if (rows.teacherLogits && weights.gradientMatchingWeight > 0) {
+      parts.gradientMatching = addGradientMatching(model, step.ids, variables, grads, step.distillationLoss, weights.gradientMatchingWeight, context.seed);
     }
     optimizer.applyGradients(grads);
     if (settings.weightDecay) applyWeightDecay(denselyDecayedVariables(optimizer, variables), context.learningRate * settings.weightDecay);
     parts.total = value.dataSync()[0] + weights.gradientMatchingWeight * parts.gradientMatching;
     value.dispose();
     tf.dispose(Object.values(grads));
-    for (const [key, tensor] of Object.entries(terms)) {
-      parts[key as keyof StepParts] = tensor.dataSync()[0];
-      tensor.dispose();
-    }
+    const terms = step.finish();
+    finished = true;
+    Object.assign(parts, { ce: terms.ce, kd: terms.kd, logitMse: terms.logitMse, feature: terms.feature });
   } finally {
-    tf.dispose([ids, goldTargets, teacherLogits, teacherFeatures, goldIndex, freeIndex].filter((t): t is tf.Tensor => t !== undefined));
+    if (!finished) step.finish();
   }
   return parts;
+}
+
+/**
+ * Takes one optimizer step with the batch split between this thread and the worker
+ * threads of `parallel`, and applies the parts' summed gradients here.
+ */
+async function trainStepParallel(parallel: DataParallel, { model, projection, variables, optimizer, train, settings }: StepSetup, batch: number[], context: StepContext): Promise<StepParts> {
+  const { grads, total, terms } = await parallel.batchGradients(model, projection, variables, train, batch, settings.loss, settings.numClasses, context, (f, list) => {
+    setDropoutSeed(model, context.seed);
+    return optimizer.computeGradients(f, list);
+  });
+  try {
+    optimizer.applyGradients(grads);
+    if (settings.weightDecay) applyWeightDecay(denselyDecayedVariables(optimizer, variables), context.learningRate * settings.weightDecay);
+  } finally {
+    tf.dispose(Object.values(grads));
+  }
+  const goldRows = terms.reduce((sum, part) => sum + part.goldRows, 0);
+  const sum = (key: 'kd' | 'logitMse' | 'feature'): number => terms.reduce((acc, part) => acc + part[key], 0);
+  return {
+    total,
+    ce: goldRows > 0 ? terms.reduce((acc, part) => acc + part.ce * part.goldRows, 0) / goldRows : 0,
+    kd: sum('kd'),
+    logitMse: sum('logitMse'),
+    feature: sum('feature'),
+    gradientMatching: 0,
+  };
 }
 
 /**
@@ -470,15 +460,6 @@ function applyWeightDecay(variables: tf.Variable[], shrink: number): void {
     v.assign(decayed);
     decayed.dispose();
   }
-}
-
-function goldTensor(gold: (number[] | null)[], batch: number[], rows: number[], numClasses: number, multilabel: boolean): tf.Tensor {
-  if (!multilabel) return tf.tensor1d(rows.map((row) => gold[batch[row]]![0]), 'int32');
-  const flat = new Float32Array(rows.length * numClasses);
-  rows.forEach((row, r) => {
-    for (const label of gold[batch[row]]!) flat[r * numClasses + label] = 1;
-  });
-  return tf.tensor2d(flat, [rows.length, numClasses]);
 }
 
 function setDropoutSeed(model: Student, seed: number): void {
