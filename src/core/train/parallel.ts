@@ -281,6 +281,12 @@ function addGradients(grads: tf.NamedTensorMap, variables: tf.Variable[], gradie
   variables.forEach((variable, i) => {
     const current = grads[variable.name];
     const received = gradients[i];
+    if (current && !(received instanceof Float32Array) && exclusive(current)) {
+      // Table rows go straight into this thread's gradient: a scatter into a zero table
+      // and a dense add cost more than the rest of a short-sentence step's overhead.
+      addRows(current, received);
+      return;
+    }
     const sum = tf.tidy(() => {
       const gradient =
         received instanceof Float32Array
@@ -290,5 +296,22 @@ function addGradients(grads: tf.NamedTensorMap, variables: tf.Variable[], gradie
     });
     current?.dispose();
     grads[variable.name] = sum;
+  });
+}
+
+/** Tells whether no other tensor shares the memory of `tensor`, so it may be written in place. */
+function exclusive(tensor: tf.Tensor): boolean {
+  const backend = tf.backend() as tf.KernelBackend & { refCount?(dataId: unknown): number };
+  return backend.refCount !== undefined && backend.refCount(tensor.dataId) <= 1 && wasmHeapView(backend, tensor) instanceof Float32Array;
+}
+
+/** Adds rows into a [rows, dim] float32 wasm tensor in place, rounding each sum to float32 as tf.add does. */
+function addRows(tensor: tf.Tensor, { rows, values }: TableRows): void {
+  const dim = tensor.shape[1]!;
+  const target = heapView(tensor);
+  rows.forEach((row, i) => {
+    const base = row * dim;
+    const from = i * dim;
+    for (let d = 0; d < dim; d++) target[base + d] += values[from + d];
   });
 }
