@@ -10,7 +10,7 @@ import { resumeDistillation, runDistillation, RunCancelledError } from '../core/
 import { listRuns, RunFolder } from '../core/runs/store';
 import { selectBackend } from '../core/tf';
 import { summarize } from '../core/metrics';
-import { DataError, type ReadOptions } from '../core/types';
+import { DataError, type ReadOptions, type TextEncoding } from '../core/types';
 import { HuggingFaceTeacherError } from '../core/teachers/huggingface';
 import { LabelMappingError } from '../core/teachers/labelMapping';
 import { addCacheCommand } from './cacheCommand';
@@ -107,6 +107,30 @@ interface ReadFlags {
 }
 
 /** Adds the dataset-reading flags shared by inspect, train and eval. */
+const ENCODINGS: TextEncoding[] = ['utf-8', 'utf-8-bom', 'gb18030', 'windows-1252', 'latin1', 'utf-16le', 'utf-16be'];
+
+/** Other names of the encodings, as Python, iconv and editors spell them. GBK and GB2312 text is valid GB18030. */
+const ENCODING_ALIASES: Record<string, TextEncoding> = {
+  utf8: 'utf-8',
+  'utf-8-sig': 'utf-8-bom',
+  'utf8-sig': 'utf-8-bom',
+  gbk: 'gb18030',
+  gb2312: 'gb18030',
+  cp936: 'gb18030',
+  cp1252: 'windows-1252',
+  'iso-8859-1': 'latin1',
+  'latin-1': 'latin1',
+  utf16le: 'utf-16le',
+  utf16be: 'utf-16be',
+};
+
+function parseEncoding(value: string): TextEncoding {
+  const name = value.trim().toLowerCase().replaceAll('_', '-');
+  const encoding = (ENCODINGS as string[]).includes(name) ? (name as TextEncoding) : ENCODING_ALIASES[name];
+  if (encoding === undefined) throw new InvalidArgumentError(`Use one of ${ENCODINGS.join(', ')} (aliases: ${Object.keys(ENCODING_ALIASES).join(', ')}), or leave --encoding out to detect it.`);
+  return encoding;
+}
+
 function addReadFlags(command: Command): Command {
   return command
     .option('--text-column <name|index>', 'text column (detected when omitted)')
@@ -114,7 +138,7 @@ function addReadFlags(command: Command): Command {
     .option('--label-names <file>', 'file with one label name per line, for integer labels')
     .option('--id-column <name|index>', 'row id column, used to match a soft-label file (detected when omitted)')
     .addOption(new Option('--format <format>', 'dataset format (detected when omitted)').choices(['csv', 'jsonl', 'json', 'parquet', 'lines', 'folder']))
-    .addOption(new Option('--encoding <name>', 'text encoding (detected when omitted)').choices(['utf-8', 'utf-8-bom', 'gb18030', 'windows-1252', 'latin1', 'utf-16le', 'utf-16be']))
+    .addOption(new Option('--encoding <name>', `text encoding: ${ENCODINGS.join(', ')}, or a common alias such as gbk or cp1252 (detected when omitted)`).argParser(parseEncoding))
     .option('--delimiter <char>', 'field delimiter of a CSV/TSV file, one character; \\t for tab (detected when omitted)')
     .option('--no-quoting', 'read quote characters as text (tab files with stray quotes)')
     .addOption(new Option('--header <bool>', 'whether the first row is a header (detected when omitted)').choices(['true', 'false']));

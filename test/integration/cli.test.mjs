@@ -2,10 +2,11 @@
 // against dist/cli.js (build first with `node scripts/build.mjs`).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import iconv from 'iconv-lite';
 import { fixturesDir, makeTempDir, repoRoot } from '../helpers.mjs';
 
 const cliPath = join(repoRoot, 'dist', 'cli.js');
@@ -165,6 +166,26 @@ describe('inspect', () => {
     assert.equal(info.textColumn, 'text');
     assert.equal(info.labelColumn, 'label');
     assert.deepEqual(info.problems, []);
+  });
+
+  test('encoding aliases such as gbk are accepted', async () => {
+    const file = join(temp.dir, 'hotel-gbk.csv');
+    writeFileSync(file, iconv.encode('text,label\n房间很干净,1\n服务太差了,0\n早餐不错,1\n', 'gbk'));
+    const { code, stdout, stderr } = await runCli(['inspect', file, '--encoding', 'GBK', '--json']);
+    assert.equal(code, 0, stderr);
+    const info = JSON.parse(stdout);
+    assert.equal(info.encoding, 'gb18030');
+    assert.equal(info.rows, 3);
+    assert.deepEqual(info.preview.map((row) => row.text), ['房间很干净', '服务太差了', '早餐不错']);
+  });
+
+  test('unknown encoding exits 2 listing names', async () => {
+    const { code, stderr } = await runCli(['inspect', samplePath, '--encoding', 'klingon']);
+    assert.equal(code, 2);
+    assert.match(stderr, /klingon/);
+    assert.match(stderr, /gb18030/);
+    assert.match(stderr, /gbk/);
+    assertNoStackTrace(stderr);
   });
 
   test('missing file exits 3 without stack', async () => {
