@@ -106,7 +106,6 @@ interface ReadFlags {
   header?: 'true' | 'false';
 }
 
-/** Adds the dataset-reading flags shared by inspect, train and eval. */
 const ENCODINGS: TextEncoding[] = ['utf-8', 'utf-8-bom', 'gb18030', 'windows-1252', 'latin1', 'utf-16le', 'utf-16be'];
 
 /** Other names of the encodings, as Python, iconv and editors spell them. GBK and GB2312 text is valid GB18030. */
@@ -124,6 +123,7 @@ const ENCODING_ALIASES: Record<string, TextEncoding> = {
   utf16be: 'utf-16be',
 };
 
+/** Maps an --encoding value or alias to its encoding, rejecting other names with the list of valid ones. */
 function parseEncoding(value: string): TextEncoding {
   const name = value.trim().toLowerCase().replaceAll('_', '-');
   const encoding = (ENCODINGS as string[]).includes(name) ? (name as TextEncoding) : ENCODING_ALIASES[name];
@@ -131,6 +131,7 @@ function parseEncoding(value: string): TextEncoding {
   return encoding;
 }
 
+/** Adds the dataset-reading flags shared by inspect, train and eval. */
 function addReadFlags(command: Command): Command {
   return command
     .option('--text-column <name|index>', 'text column (detected when omitted)')

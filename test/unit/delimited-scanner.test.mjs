@@ -17,7 +17,7 @@ function reference(text, layout) {
     return { records: undefined, error: true };
   }
   const records = parsed.map(({ record, info, raw }) => {
-    // info.lines is the line the record ends on; raw holds the skipped blank lines before it.
+    // info.lines is the line the record ends on; raw contains the skipped blank lines before it.
     const own = raw.replace(/^\n+/, '');
     const inner = (own.replace(/\n$/, '').match(/\n/g) ?? []).length;
     return { cells: record, line: info.lines - inner, raw: own };

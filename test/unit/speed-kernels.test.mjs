@@ -11,7 +11,7 @@ import { crossEntropy } from '../../out/core/losses/index.js';
 
 test('speed patches are applied on wasm', async () => {
   await selectBackend('wasm');
-  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true, wasmSliceInPlace: true, sumGradientBroadcast: true });
+  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true, wasmSliceInPlace: true, sumGradientFill: true });
 });
 
 test('patched wasm gather copies the right rows', async () => {

@@ -21,6 +21,10 @@ export interface DelimitedLayout {
   splitOn: 'all' | 'first' | 'last';
 }
 
+/**
+ * Returns the csv-parse options whose records DelimitedScanner reproduces. The read path no
+ * longer calls csv-parse; the scanner's tests use these options for the reference parse.
+ */
 export function csvParseOptions(layout: DelimitedLayout): CsvOptions {
   return {
     delimiter: layout.delimiter,

@@ -19,7 +19,6 @@ export interface ScannedRecord {
 
 /** A quoted field that is still open when the input ends. */
 export class UnclosedQuoteError extends Error {
-  readonly code = 'CSV_QUOTE_NOT_CLOSED';
   constructor(readonly line: number) {
     super(`A quoted field opened on line ${line} is not closed before the end of the input.`);
   }

@@ -93,7 +93,7 @@ export function allRows(plan: Pick<ReadPlan, 'file' | 'format' | 'encoding' | 'l
 /** Rows per batch for the formats whose readers yield one row at a time. */
 const ROW_BATCH = 1024;
 
-/** The rows of `allRows` in non-empty batches; delimited files are batched by their reader. */
+/** Yields the rows of `allRows` in non-empty batches; delimited files come batched from their reader. */
 async function* allRowBatches(plan: Pick<ReadPlan, 'file' | 'format' | 'encoding' | 'layout'>): AsyncGenerator<RawRow[]> {
   if (plan.format === 'csv' && plan.layout) {
     yield* readDelimitedRowBatches(plan.file, plan.encoding, plan.layout);

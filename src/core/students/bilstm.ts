@@ -55,11 +55,11 @@ export class BiLstmStudent extends StudentBase {
     const [batch, time] = ids.shape;
     const units = this.units;
     const { embedded, mask } = embedMasked(this.embedding, ids);
-    if (paddingSpeed.skipPadding) {
-      const packing = packRows(ids.dataSync() as Int32Array, batch, time);
-      if (packing.steps.length > 0 && packing.tokens.length < batch * time) {
-        return this.head(this.forwardPacked(embedded, packing), dropoutSeed);
-      }
+    const idValues = paddingSpeed.skipPadding ? (ids.dataSync() as Int32Array) : undefined;
+    if (idValues?.includes(0)) {
+      const packing = packRows(idValues, batch, time);
+      // A batch of empty rows has no step to run, and the padded path handles it.
+      if (packing.steps.length > 0) return this.head(this.forwardPacked(embedded, packing), dropoutSeed);
     }
 
     // [time, batch, 8·units], so each step's slice is contiguous.

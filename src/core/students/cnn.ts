@@ -66,12 +66,13 @@ export class CnnStudent extends StudentBase {
     const { embedded, mask } = embedMasked(this.embedding, ids);
     const maxWidth = Math.max(...this.filterSizes);
     const padded = tf.pad(embedded, [[0, 0], [0, maxWidth - 1], [0, 0]]);
-    const windows = realWindows(ids.dataSync() as Int32Array, batch, time, maxWidth);
+    const idValues = paddingSpeed.skipPadding ? (ids.dataSync() as Int32Array) : undefined;
 
     let pooled: tf.Tensor2D[];
-    if (paddingSpeed.skipPadding && windows.count < batch * time) {
+    if (idValues?.includes(0)) {
       // Ragged batch: convolve only the windows that start at a real token, then put them
       // back among zero rows, which the max over time never picks over a ReLU output.
+      const windows = realWindows(idValues, batch, time, maxWidth);
       const rows = tf.reshape(padded, [batch * (time + maxWidth - 1), dim]) as tf.Tensor2D;
       const shifted = windows.offsets.map((offset) => gatherRows(rows, offset));
       pooled = this.filterSizes.map((width, i) => {
@@ -100,8 +101,6 @@ export class CnnStudent extends StudentBase {
 }
 
 interface RealWindows {
-  /** Windows that start at a real (non-padding) token. */
-  count: number;
   /**
    * For each offset k below the widest filter, the row of the k-th token of every window in
    * the padded embeddings flattened to [batch · (time + widest − 1), dim].
@@ -111,6 +110,7 @@ interface RealWindows {
   slots: Int32Array;
 }
 
+/** Lists the windows of a ragged batch that start at real tokens, as rows to gather and to scatter back. */
 function realWindows(ids: Int32Array, batch: number, time: number, maxWidth: number): RealWindows {
   let count = 0;
   for (let i = 0; i < ids.length; i++) if (ids[i] !== 0) count += 1;
@@ -126,5 +126,5 @@ function realWindows(ids: Int32Array, batch: number, time: number, maxWidth: num
       at += 1;
     }
   }
-  return { count, offsets, slots };
+  return { offsets, slots };
 }

@@ -205,8 +205,8 @@ export class StudentTokenizer {
    * Encodes printable ASCII text without the library's per-character normalizer and
    * regular-expression pre-tokenizer, which took most of the time of tokenizing a large
    * file. For such text the BERT normalizer only lowercases, and the BERT pre-tokenizer
-   * splits at whitespace and makes each ASCII punctuation character a word; each word is
-   * then encoded once through the library and its ids are kept. Returns undefined for text
+   * splits at whitespace and makes each ASCII punctuation character a word. Each word is
+   * encoded once through the library, and its ids are kept. Returns undefined for text
    * the path does not cover: other characters, or one that may start an added token.
    * Stopping at `maxLength` ids is safe because every step before the model is local to a
    * character.
@@ -268,7 +268,7 @@ interface AsciiPath {
   kinds: Uint8Array;
 }
 
-/** The ASCII fast path for a BERT normalizer and pre-tokenizer, or undefined for other pipelines. */
+/** Builds the ASCII fast path for a BERT normalizer and pre-tokenizer, or returns undefined for other pipelines. */
 function asciiPath(json: TokenizerJson): AsciiPath | undefined {
   const normalizer = json.normalizer as { type?: unknown; lowercase?: unknown } | null;
   if (normalizer?.type !== 'BertNormalizer' || json.pre_tokenizer?.type !== 'BertPreTokenizer') return undefined;

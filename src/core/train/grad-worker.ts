@@ -40,7 +40,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
   let grads: tf.NamedTensorMap = {};
   let terms: StepTerms | undefined;
   try {
-    (model as Student & { setDropoutSeed(seed: number): void }).setDropoutSeed(request.context.seed);
+    model.setDropoutSeed(request.context.seed);
     const result = tf.variableGrads(step.objective, variables);
     grads = result.grads;
     const value = result.value.dataSync()[0];

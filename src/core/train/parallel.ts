@@ -157,8 +157,9 @@ export class DataParallel {
         seed,
         ...(projection ? { projection: { inputDim: projection.weight.shape[0]!, outputDim: projection.weight.shape[1]! } } : {}),
       };
-      const tables = tableIndices(model, [...model.variables, ...(projection ? [projection.weight, projection.bias] : [])]);
-      const expected = [...model.variables, ...(projection ? [projection.weight, projection.bias] : [])].map((variable) => variable.shape.join('x')).join(',');
+      const variables = [...model.variables, ...(projection ? [projection.weight, projection.bias] : [])];
+      const tables = tableIndices(model, variables);
+      const expected = variables.map((variable) => variable.shape.join('x')).join(',');
       for (const reply of await Promise.all(workers.map((worker) => worker.request(init)))) {
         if (reply.type === 'error') throw new Error(`A gradient worker failed to start: ${reply.message}`);
         if (reply.type !== 'ready' || reply.shapes.map((shape) => shape.join('x')).join(',') !== expected || reply.tables.join(',') !== tables.join(',')) {

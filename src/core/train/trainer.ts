@@ -223,7 +223,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
         parallel = await DataParallel.start(model, projection, settings.seed, workers);
         emit({ type: 'log', level: 'info', message: `Training the ${settings.role} on ${parallel.threads} CPU threads: each batch is split between them (SD_DATA_PARALLEL=0 turns this off).` });
       } catch (error) {
-        emit({ type: 'log', level: 'warn', message: `Training on one CPU thread: the worker threads did not start (${(error as Error).message.split('\n')[0]}).` });
+        emit({ type: 'log', level: 'warn', message: `Worker threads failed to start (${(error as Error).message.split('\n')[0]}), so training runs on one CPU thread. SD_DATA_PARALLEL=0 skips them.` });
       }
     }
     for (let epoch = firstEpoch; epoch <= settings.epochs && !cancelled && !stoppedEarly; epoch++) {
@@ -254,7 +254,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
           } catch (error) {
             if (!(error instanceof GradientWorkerError)) throw error;
             // The failed step applied nothing, so this thread takes the batch and the rest of the run.
-            emit({ type: 'log', level: 'warn', message: `Continuing on one CPU thread: ${error.message.split('\n')[0]}` });
+            emit({ type: 'log', level: 'warn', message: `${error.message.split('\n')[0]} Training continues on one CPU thread.` });
             await parallel.close();
             parallel = undefined;
           }
@@ -340,7 +340,7 @@ function createProjection(inputDim: number, outputDim: number, seed: number): Pr
   });
 }
 
-/** What every step of a `trainModel` call works on. */
+/** Model, variables, optimizer, data and settings shared by every step of a `trainModel` call. */
 interface StepSetup {
   model: Student;
   projection: Projection | undefined;
