@@ -138,3 +138,36 @@ test('data-parallel CNN run leaks no tensors', async (t) => {
     await selectBackend('cpu');
   }
 });
+
+test('data-parallel runs repeat exactly', async (t) => {
+  if (os.availableParallelism() < 2) {
+    t.skip('one CPU core: training runs on one thread');
+    return;
+  }
+  await selectBackend('wasm');
+  // The split of each batch, and so each part's dropout masks, must not depend on timing.
+  const weightsAfterRun = async () => {
+    const train = syntheticData(64, 2, false, 1);
+    const dev = syntheticData(24, 2, false, 2);
+    const model = createStudent({ ...defaultStudentConfig('bilstm', VOCAB, 2), embeddingDim: 16, lstmUnits: 8, hiddenDim: 8 }, 3);
+    const settings = settingsFor('binary', 2);
+    settings.loss = { ...settings.loss, gradientMatchingWeight: 0 };
+    try {
+      await trainModel(model, train, { ids: dev.ids, gold: dev.gold }, settings);
+      const weights = model.getWeights();
+      const values = Object.fromEntries(Object.entries(weights).map(([name, tensor]) => [name, Array.from(tensor.dataSync())]));
+      tf.dispose(Object.values(weights));
+      return values;
+    } finally {
+      model.dispose();
+    }
+  };
+  try {
+    const first = await weightsAfterRun();
+    const second = await weightsAfterRun();
+    assert.deepEqual(Object.keys(second), Object.keys(first));
+    for (const name of Object.keys(first)) assert.deepEqual(second[name], first[name], `weights ${name} differ between runs`);
+  } finally {
+    await selectBackend('cpu');
+  }
+});

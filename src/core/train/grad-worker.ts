@@ -35,7 +35,6 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
     variables[i].assign(weight);
     weight.dispose();
   });
-  const started = performance.now();
   const step = stepObjective(model, projection, request.rows, request.loss, request.numClasses, request.context);
   let grads: tf.NamedTensorMap = {};
   let terms: StepTerms | undefined;
@@ -55,7 +54,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
       return gradient ? (gradient.dataSync() as Float32Array) : new Float32Array(variable.size);
     });
     terms = step.finish();
-    return { type: 'gradients', gradients, value, terms, seconds: (performance.now() - started) / 1000 };
+    return { type: 'gradients', gradients, value, terms };
   } finally {
     if (!terms) step.finish();
     tf.dispose(Object.values(grads));

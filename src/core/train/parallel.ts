@@ -30,7 +30,7 @@ export type WorkerRequest =
 
 export type WorkerReply =
   | { type: 'ready'; shapes: number[][]; tables: number[] }
-  | { type: 'gradients'; gradients: Values[]; value: number; terms: StepTerms; seconds: number }
+  | { type: 'gradients'; gradients: Values[]; value: number; terms: StepTerms }
   | { type: 'error'; message: string };
 
 /** Indices in `variables` of the model's embedding tables. */
@@ -134,16 +134,7 @@ class GradientWorker {
 
 /** Gradients of a batch from this thread and worker threads together. */
 export class DataParallel {
-  /**
-   * This thread's share of each batch. It moves towards the split at which this thread's
-   * part takes as long as the slowest worker's, because per-row costs vary with the batch
-   * width and this thread also applies the update.
-   */
-  private ownShare: number;
-
-  private constructor(private readonly workers: GradientWorker[]) {
-    this.ownShare = 1 / (workers.length + 1);
-  }
+  private constructor(private readonly workers: GradientWorker[]) {}
 
   /** Starts `count` workers with replicas of `model` and `projection`. */
   static async start(model: Student, projection: Projection | undefined, seed: number, count: number): Promise<DataParallel> {
@@ -178,25 +169,15 @@ export class DataParallel {
   }
 
   /**
-   * Splits a batch into one contiguous, non-empty part per thread; the first part is this
-   * thread's, the workers share the rest equally.
+   * Splits a batch into one contiguous, non-empty part per thread of nearly equal size; the
+   * first part is this thread's. The split depends only on the batch size, because each
+   * part gets its own dropout masks: a split that followed measured times made runs with
+   * the same seed train differently.
    */
   split(batch: number[]): number[][] {
-    const threads = this.threads;
-    if (batch.length < threads) return [batch];
-    const own = Math.min(Math.max(1, Math.round(batch.length * this.ownShare)), batch.length - this.workers.length);
-    const parts = [batch.slice(0, own)];
-    const size = (batch.length - own) / this.workers.length;
-    for (let i = 0; i < this.workers.length; i++) parts.push(batch.slice(own + Math.round(i * size), own + Math.round((i + 1) * size)));
-    return parts;
-  }
-
-  /** Moves this thread's share by a step towards equal times, from the seconds each part took. */
-  measured(ownSeconds: number, workerSeconds: number[]): void {
-    if (workerSeconds.length === 0) return;
-    const slowest = Math.max(...workerSeconds);
-    const step = 0.01;
-    this.ownShare = Math.min(0.9, Math.max(0.1, this.ownShare + (ownSeconds < slowest ? step : -step)));
+    if (batch.length < this.threads) return [batch];
+    const size = batch.length / this.threads;
+    return Array.from({ length: this.threads }, (_, i) => batch.slice(Math.round(i * size), Math.round((i + 1) * size)));
   }
 
   /**
@@ -204,7 +185,7 @@ export class DataParallel {
    * embedding tables at `tables`, only the rows the part reads), and resolves with each
    * worker's gradients in `variables` order, objective value and terms.
    */
-  send(variables: tf.Variable[], tables: number[], parts: StepRows[], loss: LossSettings, numClasses: number, context: StepContext): Promise<{ gradients: Values[]; value: number; terms: StepTerms; seconds: number }[]> {
+  send(variables: tf.Variable[], tables: number[], parts: StepRows[], loss: LossSettings, numClasses: number, context: StepContext): Promise<{ gradients: Values[]; value: number; terms: StepTerms }[]> {
     return Promise.all(
       parts.map(async (rows, i) => {
         const weights = variables.map((variable, index): Values => {
@@ -243,7 +224,6 @@ export class DataParallel {
     const withFeatures = projection !== undefined;
     const [own, ...others] = this.split(batch);
     const remote = this.send(variables, tableIndices(model, variables), others.map((part) => stepRows(train, part, batch.length, withFeatures)), loss, numClasses, context);
-    const started = performance.now();
     const step = stepObjective(model, projection, stepRows(train, own, batch.length, withFeatures), loss, numClasses, context);
     let grads: tf.NamedTensorMap = {};
     const terms: StepTerms[] = [];
@@ -253,10 +233,7 @@ export class DataParallel {
       let total = result.value.dataSync()[0];
       result.value.dispose();
       terms.push(step.finish());
-      const ownSeconds = (performance.now() - started) / 1000;
-      const replies = await remote;
-      this.measured(ownSeconds, replies.map((reply) => reply.seconds));
-      for (const reply of replies) {
+      for (const reply of await remote) {
         addGradients(grads, variables, reply.gradients);
         total += reply.value;
         terms.push(reply.terms);
