@@ -7,7 +7,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readF
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeTempDir, repoRoot } from '../helpers.mjs';
-import { explorerContextMenu, openWorkbench, packagedSkipReason, packagedVsix, pickQuickInput, runCommand, screenshot, startCodeServer, waitForNotification } from './harness.mjs';
+import { explorerContextMenu, openWorkbench, packagedSkipReason, packagedVsix, pickDistillSteps, pickQuickInput, runCommand, screenshot, startCodeServer, waitForNotification } from './harness.mjs';
 
 const vsix = packagedVsix;
 const skip = packagedSkipReason();
@@ -88,11 +88,7 @@ test('dashboard: live curves, confusion filter, dataset links, state and themes'
     await t.test('the loss curve grows while the run trains', async () => {
       await runCommand(page, 'View: Show Explorer');
       await explorerContextMenu(page, datasetName, 'Distill Sentiment Model…');
-      await pickQuickInput(page, 'Continue', { timeoutMs: 30_000 });
-      await pickQuickInput(page, 'text');
-      await pickQuickInput(page, 'label');
-      await pickQuickInput(page, 'Train a teacher in the run');
-      await pickQuickInput(page, 'Bag of n-grams');
+      await pickDistillSteps(page, 'Train a teacher in the run');
       // The progress notification links to the dashboard once the run folder exists.
       await page.locator('.notification-toast a', { hasText: 'Open Dashboard' }).first().click({ timeout: 90_000 });
       assert.ok(runDirOf(), 'a run folder exists');

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeTempDir, repoRoot } from '../helpers.mjs';
-import { explorerContextMenu, openWorkbench, packagedSkipReason, packagedVsix, pickQuickInput, runCommand, runExtensionTests, screenshot, startCodeServer, waitForNotification } from './harness.mjs';
+import { explorerContextMenu, openWorkbench, packagedSkipReason, packagedVsix, pickDistillSteps, runCommand, runExtensionTests, screenshot, startCodeServer, waitForNotification } from './harness.mjs';
 
 const vsix = packagedVsix;
 const skip = packagedSkipReason();
@@ -37,11 +37,7 @@ after(() => temp?.cleanup());
 async function distillSample(page, teacherLabel) {
   await runCommand(page, 'View: Show Explorer');
   await explorerContextMenu(page, sampleName, 'Distill Sentiment Model…');
-  await pickQuickInput(page, 'Continue', { timeoutMs: 30_000 });
-  await pickQuickInput(page, 'text');
-  await pickQuickInput(page, 'label');
-  await pickQuickInput(page, teacherLabel);
-  await pickQuickInput(page, 'Bag of n-grams');
+  await pickDistillSteps(page, teacherLabel);
 }
 
 /** Rows of the Runs view as their visible text. */

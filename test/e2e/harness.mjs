@@ -350,16 +350,46 @@ export async function runCommand(page, title, { timeoutMs = 30_000 } = {}) {
   await row.click();
 }
 
-/** Picks the row labelled `label` in the open quick pick (exact label match). */
-export async function pickQuickInput(page, label, { timeoutMs = 15_000 } = {}) {
-  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ has: page.getByText(label, { exact: true }) });
+/**
+ * Picks the row labelled `label` in the open quick pick (exact label match).
+ * In a multi-step flow, pass the step's `placeholder` (a string or RegExp) and
+ * the pick waits until that step shows. Right after a pick, the previous step's
+ * list can still show a row with the same label, and a click on it is lost.
+ */
+export async function pickQuickInput(page, label, { timeoutMs = 15_000, placeholder } = {}) {
+  const widget = page.locator('.quick-input-widget');
+  if (placeholder !== undefined) {
+    const input = widget.locator('.quick-input-box input');
+    const deadline = Date.now() + timeoutMs;
+    let placeholderShown = null;
+    for (;;) {
+      placeholderShown = (await input.isVisible()) ? await input.getAttribute('placeholder') : null;
+      if (placeholderShown !== null && (typeof placeholder === 'string' ? placeholderShown === placeholder : placeholder.test(placeholderShown))) break;
+      if (Date.now() >= deadline) throw new Error(`Quick pick step "${placeholder}" did not show within ${timeoutMs} ms; placeholder shown: ${JSON.stringify(placeholderShown)}`);
+      await page.waitForTimeout(100);
+    }
+  }
+  const row = widget.locator('.quick-input-list .monaco-list-row').filter({ has: page.getByText(label, { exact: true }) });
   try {
     await row.first().waitFor({ state: 'visible', timeout: timeoutMs });
   } catch (error) {
-    const visible = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').allInnerTexts();
+    const visible = await widget.locator('.quick-input-list .monaco-list-row').allInnerTexts();
     throw new Error(`Quick pick item "${label}" not found; rows shown: ${JSON.stringify(visible)}`, { cause: error });
   }
   await row.first().click();
+}
+
+/**
+ * Walks the five steps of the Distill Sentiment Model flow on a CSV with `text`
+ * and `label` columns, after the flow has been opened: preview, text column,
+ * label column, `teacher`, `student` (labels as the pick shows them).
+ */
+export async function pickDistillSteps(page, teacher, student = 'Bag of n-grams') {
+  await pickQuickInput(page, 'Continue', { timeoutMs: 30_000, placeholder: /rows, \d+ labels/ });
+  await pickQuickInput(page, 'text', { placeholder: 'Text column' });
+  await pickQuickInput(page, 'label', { placeholder: 'Label column' });
+  await pickQuickInput(page, teacher, { placeholder: 'Teacher' });
+  await pickQuickInput(page, student, { placeholder: 'Student architecture' });
 }
 
 /** Right-clicks `fileName` in the Explorer and chooses `menuLabel` from its context menu. */

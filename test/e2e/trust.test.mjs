@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeTempDir, repoRoot } from '../helpers.mjs';
-import { e2eSkipReason, explorerContextMenu, openWorkbench, pickQuickInput, runCommand, screenshot, startCodeServer, waitForNotification } from './harness.mjs';
+import { e2eSkipReason, explorerContextMenu, openWorkbench, pickDistillSteps, pickQuickInput, runCommand, screenshot, startCodeServer, waitForNotification } from './harness.mjs';
 
 const vsix = join(repoRoot, 'sentiment-distiller.vsix');
 const skip = e2eSkipReason() ?? (existsSync(vsix) ? undefined : 'sentiment-distiller.vsix is missing; run `npm run package` first');
@@ -130,11 +130,7 @@ test('untrusted workspace ignores settings and asks before training', { skip, ti
       await explorerContextMenu(page, sampleName, 'Distill Sentiment Model…');
       await dialogText(page);
       await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Train Anyway' }).click();
-      await pickQuickInput(page, 'Continue', { timeoutMs: 30_000 });
-      await pickQuickInput(page, 'text');
-      await pickQuickInput(page, 'label');
-      await pickQuickInput(page, 'No teacher');
-      await pickQuickInput(page, 'Bag of n-grams');
+      await pickDistillSteps(page, 'No teacher');
       await waitForNotification(page, 'Distillation finished', { timeoutMs: 240_000 });
       const created = runFolders(defaultRuns).filter((name) => name !== 'interrupted-run');
       assert.equal(created.length, 1, `one new run in the default runs folder: ${runFolders(defaultRuns)}`);
