@@ -8,6 +8,7 @@ import { maxOverTime } from '../../out/core/students/cnn.js';
 import { paddingSpeed } from '../../out/core/students/padding.js';
 import { createStudent, defaultStudentConfig } from '../../out/core/students/index.js';
 import { crossEntropy } from '../../out/core/losses/index.js';
+import { createOptimizer } from '../../out/core/train/optimizer.js';
 
 test('speed patches are applied on wasm', async () => {
   await selectBackend('wasm');
@@ -164,3 +165,63 @@ for (const kind of ['cnn', 'bilstm']) {
     }
   });
 }
+
+test('bag kernels match the tensor ops', async () => {
+  await selectBackend('wasm');
+  for (const embeddingDim of [6, 64]) {
+    const student = createStudent({ ...defaultStudentConfig('bag', 300, 3), embeddingDim, dropout: 0 }, 5);
+    // Repeated ids, a padding id inside a row, and a row of only padding.
+    const rows = [
+      [5, 9, 9, 200, 0, 0],
+      [0, 0, 0, 0, 0, 0],
+      [7, 0, 5, 299, 1, 9],
+      [42, 42, 42, 42, 42, 42],
+    ];
+    const ids = tf.tensor2d(rows, undefined, 'int32');
+    const labels = tf.tensor1d([0, 1, 2, 1], 'int32');
+    const run = (kernels) => {
+      process.env.SD_SPEED_KERNELS = kernels ? '1' : '0';
+      const { logits, features } = student.apply(ids, false);
+      const { value, grads } = tf.variableGrads(() => crossEntropy(student.apply(ids, true).logits, labels), student.variables);
+      const optimizer = createOptimizer(student, { learningRate: 0.01, sparseEmbeddingUpdates: 'on' });
+      const routed = optimizer.computeGradients(() => crossEntropy(student.apply(ids, true).logits, labels), student.variables);
+      const rowGradients = routed.grads[student.variables[0].name];
+      const result = {
+        features: Array.from(features.dataSync()),
+        loss: value.dataSync()[0],
+        grads: Object.values(grads).map((grad) => Array.from(grad.dataSync())),
+        rowGradients: Array.from(rowGradients.dataSync()),
+      };
+      tf.dispose([logits, features, value, ...Object.values(grads), routed.value, ...Object.values(routed.grads)]);
+      optimizer.dispose();
+      return result;
+    };
+    const before = process.env.SD_SPEED_KERNELS;
+    try {
+      const tensors = tf.memory().numTensors;
+      const reference = run(false);
+      const fused = run(true);
+      assert.equal(tf.memory().numTensors, tensors, 'no tensor leaks');
+      assert.deepEqual(fused.features, reference.features, `features, dim ${embeddingDim}`);
+      assert.equal(fused.loss, reference.loss);
+      fused.grads.forEach((grad, i) => assert.deepEqual(grad, reference.grads[i], `dense gradient of ${student.variables[i].name}, dim ${embeddingDim}`));
+      assert.deepEqual(fused.rowGradients, reference.rowGradients, `row gradients, dim ${embeddingDim}`);
+      // The all-padding row has a zero feature vector, not 0/0.
+      assert.ok(fused.features.slice(embeddingDim, 2 * embeddingDim).every((value) => value === 0));
+    } finally {
+      if (before === undefined) delete process.env.SD_SPEED_KERNELS;
+      else process.env.SD_SPEED_KERNELS = before;
+      tf.dispose([ids, labels]);
+      student.dispose();
+    }
+  }
+});
+
+test('bag kernels reject ids outside the table', async () => {
+  await selectBackend('wasm');
+  const student = createStudent({ ...defaultStudentConfig('bag', 50, 2), embeddingDim: 8 }, 1);
+  const ids = tf.tensor2d([[3, 50]], undefined, 'int32');
+  assert.throws(() => student.apply(ids, false), /Token id 50 is outside the embedding table's 50 rows/);
+  tf.dispose(ids);
+  student.dispose();
+});

@@ -1,5 +1,6 @@
 import { tf } from '../tf';
 import { StudentBase, dense, embedMasked } from './base';
+import { lookupMean } from './sparseLookup';
 import type { StudentConfig, StudentOutput } from './types';
 
 /**
@@ -22,11 +23,16 @@ export class BagStudent extends StudentBase {
   }
 
   protected forward(ids: tf.Tensor2D, dropoutSeed: string | undefined): StudentOutput {
+    const features = lookupMean(this.embedding, ids) ?? this.maskedMean(ids);
+    const logits = dense(this.dropout(features, dropoutSeed), this.outputKernel, this.outputBias);
+    return { logits, features };
+  }
+
+  /** Averages the embeddings at non-padding positions with tensor ops, where lookupMean has no kernel. */
+  private maskedMean(ids: tf.Tensor2D): tf.Tensor2D {
     const { embedded, mask } = embedMasked(this.embedding, ids);
     // Sequences of only padding get a zero vector instead of 0/0.
     const counts = tf.maximum(tf.sum(mask, 1, true), 1);
-    const features = tf.div(tf.sum(embedded, 1), counts) as tf.Tensor2D;
-    const logits = dense(this.dropout(features, dropoutSeed), this.outputKernel, this.outputBias);
-    return { logits, features };
+    return tf.div(tf.sum(embedded, 1), counts) as tf.Tensor2D;
   }
 }

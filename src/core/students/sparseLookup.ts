@@ -3,6 +3,9 @@
 // gather, but its gradient reaches the optimizer as a [rows touched, dim] tensor instead
 // of a dense [vocabulary, dim] one, so the table never appears in the tape's variable list.
 import { tf } from '../tf';
+import { wasmKernels } from '../tf/kernels';
+import { wasmMemoryOffset } from '../tf/speed';
+import { EMBEDDING_BAG_WASM } from './embedding-bag-wasm';
 
 /** The gradient of one lookup: the distinct table rows it read and their summed gradients. */
 export interface RowGradients {
@@ -57,6 +60,65 @@ export function lookupRows(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
     },
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return lookup(route.probe);
+}
+
+type BagMeanKernel = (table: number, ids: number, batch: number, time: number, dim: number, out: number) => void;
+type BagMeanGradKernel = (dy: number, ids: number, slots: number, batch: number, time: number, dim: number, grads: number) => void;
+
+/**
+ * Averages the embeddings of the non-padding `ids` [batch, time] over time: [batch, dim],
+ * with a zero vector for a row of only padding. Value and gradients equal those of
+ * `embedMasked`, a Sum over time and a Div by the count. On the wasm backend the kernels of
+ * embedding-bag.wat compute them without the [batch, time, dim] tensor of looked-up rows,
+ * and a routed table gets its row gradients directly. Returns undefined on other backends,
+ * where callers use the tensor ops.
+ */
+export function lookupMean(table: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor2D | undefined {
+  const kernels = wasmKernels(EMBEDDING_BAG_WASM);
+  if (kernels === undefined || table.dtype !== 'float32' || ids.dtype !== 'int32') return undefined;
+  const forward = kernels.bag_mean as BagMeanKernel;
+  const backward = kernels.bag_mean_grad as BagMeanGradKernel;
+  const [batch, time] = ids.shape;
+  const [vocabulary, dim] = table.shape;
+  const values = ids.dataSync() as Int32Array;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < 0 || values[i] >= vocabulary) throw new RangeError(`Token id ${values[i]} is outside the embedding table's ${vocabulary} rows; the student's vocabulary size must cover every id of its tokenizer.`);
+  }
+  const backend = tf.backend();
+  const offset = (tensor: tf.Tensor): number => wasmMemoryOffset(backend, tensor)!;
+  const route = routes.get(table);
+
+  /** Sums the gradient of each distinct id's row: [distinct ids, dim]. */
+  const rowGradients = (dy: tf.Tensor, lookup: { rows: Int32Array; positions: Int32Array }): tf.Tensor2D => {
+    const grads = tf.zeros([lookup.rows.length, dim]) as tf.Tensor2D;
+    const slots = tf.tensor2d(lookup.positions, [batch, time], 'int32');
+    backward(offset(dy), offset(ids), offset(slots), batch, time, dim, offset(grads));
+    slots.dispose();
+    return grads;
+  };
+
+  const mean = tf.customGrad(((input: tf.Tensor) => {
+    const out = tf.zeros([batch, dim]) as tf.Tensor2D;
+    forward(offset(table), offset(ids), batch, time, dim, offset(out));
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+        const outputGradient = Array.isArray(dy) ? dy[0] : dy;
+        const lookup = distinctRows(values);
+        const gradients = rowGradients(outputGradient, lookup);
+        if (route !== undefined) {
+          route.record({ rows: lookup.rows, gradients: tf.keep(gradients) });
+          return tf.zerosLike(input);
+        }
+        // An unrouted table gets the dense gradient: the distinct rows scattered into [vocabulary, dim].
+        const slots = tf.tensor2d(lookup.rows, [lookup.rows.length, 1], 'int32');
+        const dense = tf.scatterND(slots, gradients, [vocabulary, dim]);
+        tf.dispose([slots, gradients]);
+        return dense;
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return mean(route?.probe ?? table) as tf.Tensor2D;
 }
 
 /** Distinct values of `ids` in order of first occurrence, and each id's slot among them. */

@@ -63,15 +63,27 @@ export function applySpeedPatches(): SpeedPatchReport {
  * detaches the buffer), so callers take it right before use.
  */
 export function wasmHeapView(backend: unknown, tensor: tf.TensorInfo): Float32Array | Int32Array | undefined {
+  const offset = wasmMemoryOffset(backend, tensor);
+  if (offset === undefined) return undefined;
+  const size = tensor.shape.reduce((a, b) => a * b, 1);
+  const buffer = (backend as WasmBackendInternals).wasm.HEAPU8.buffer;
+  if (tensor.dtype === 'float32') return new Float32Array(buffer, offset, size);
+  if (tensor.dtype === 'int32') return new Int32Array(buffer, offset, size);
+  return undefined;
+}
+
+/** The byte offset of a wasm tensor's data in the backend's memory, or undefined for another backend. */
+export function wasmMemoryOffset(backend: unknown, tensor: tf.TensorInfo): number | undefined {
   const wasmBackend = backend as Partial<WasmBackendInternals>;
   if (wasmBackend.wasm?.HEAPU8 === undefined || wasmBackend.dataIdMap === undefined) return undefined;
   const entry = wasmBackend.dataIdMap.get(tensor.dataId);
-  if (entry === undefined || entry.memoryOffset == null) return undefined;
-  const size = tensor.shape.reduce((a, b) => a * b, 1);
-  const buffer = wasmBackend.wasm.HEAPU8.buffer;
-  if (tensor.dtype === 'float32') return new Float32Array(buffer, entry.memoryOffset, size);
-  if (tensor.dtype === 'int32') return new Int32Array(buffer, entry.memoryOffset, size);
-  return undefined;
+  return entry?.memoryOffset ?? undefined;
+}
+
+/** The WebAssembly.Memory of the tfjs wasm backend (its non-threaded build exports it), or undefined. */
+export function wasmBackendMemory(backend: unknown): WebAssembly.Memory | undefined {
+  const memory = (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
 }
 
 /**

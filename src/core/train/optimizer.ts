@@ -11,7 +11,9 @@
 import { tf } from '../tf';
 import type { Student } from '../students';
 import { routeTable, unrouteTable, type RowGradients } from '../students/sparseLookup';
-import { wasmHeapView } from '../tf/speed';
+import { wasmKernels } from '../tf/kernels';
+import { wasmHeapView, wasmMemoryOffset } from '../tf/speed';
+import { LAZY_ADAM_WASM } from './lazy-adam-wasm';
 
 /** `training.sparseEmbeddingUpdates`: `auto` is lazy for the bag student only. */
 export type SparseEmbeddingMode = 'auto' | 'on' | 'off';
@@ -183,6 +185,7 @@ export class LazyAdamOptimizer extends tf.AdamOptimizer {
       shrink: this.learningRate * this.weightDecay,
     };
     for (const variable of [table, m, v]) makeExclusive(variable);
+    if (updateRowsWithKernel(table, m, v, gradients, rows, constants)) return;
     const views = [table, m, v, gradients].map((t) => hostView(t));
     if (views.every((view): view is Float32Array => view instanceof Float32Array)) {
       const [w, first, second, g] = views;
@@ -193,7 +196,7 @@ export class LazyAdamOptimizer extends tf.AdamOptimizer {
   }
 }
 
-interface StepConstants {
+export interface StepConstants {
   beta1: number;
   beta2: number;
   epsilon: number;
@@ -210,7 +213,7 @@ interface StepConstants {
  * in place, rounding to float32 after every operation in the same order as the tfjs ops,
  * so each row ends with the bits the dense update would give it.
  */
-function updateRowsInPlace(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, rows: Int32Array, dim: number, c: StepConstants): void {
+export function updateRowsInPlace(w: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, rows: Int32Array, dim: number, c: StepConstants): void {
   const f = Math.fround;
   const beta1 = f(c.beta1);
   const beta2 = f(c.beta2);
@@ -237,6 +240,40 @@ function updateRowsInPlace(w: Float32Array, m: Float32Array, v: Float32Array, g:
       if (c.shrink !== 0) value = f(value * keep);
       w[at] = value;
     }
+  }
+}
+
+/** The exported function of lazy-adam.wat: pointers and sizes, then the constants of updateRowsInPlace. */
+type LazyAdamKernel = (
+  w: number, m: number, v: number, g: number, rows: number, count: number, dim: number,
+  beta1: number, beta2: number, scale1: number, scale2: number, correction1: number, correction2: number,
+  epsilon: number, rate: number, keep: number, decay: number,
+) => void;
+
+/**
+ * Runs updateRowsInPlace as the wasm SIMD kernel of lazy-adam.wat on the tensors' memory
+ * in the wasm backend: the same bits, about 5x faster on the bag student's batches.
+ * Returns false where the kernel cannot run (another backend, no wasm SIMD), and the
+ * caller then updates the rows itself.
+ */
+export function updateRowsWithKernel(table: tf.Tensor, m: tf.Tensor, v: tf.Tensor, gradients: tf.Tensor, rows: Int32Array, c: StepConstants): boolean {
+  const kernel = wasmKernels(LAZY_ADAM_WASM)?.lazy_adam_rows as LazyAdamKernel | undefined;
+  if (kernel === undefined) return false;
+  if (rows.length === 0) return true;
+  const backend = tf.backend();
+  const indices = tf.tensor1d(rows, 'int32');
+  try {
+    const offsets = [table, m, v, gradients, indices].map((t) => (t.dtype === (t === indices ? 'int32' : 'float32') ? wasmMemoryOffset(backend, t) : undefined));
+    if (offsets.some((offset) => offset === undefined)) return false;
+    const [w, first, second, g, at] = offsets as number[];
+    kernel(
+      w, first, second, g, at, rows.length, table.shape[1]!,
+      c.beta1, c.beta2, 1 - c.beta1, 1 - c.beta2, 1 - c.accBeta1, 1 - c.accBeta2,
+      c.epsilon, -c.learningRate, 1 - c.shrink, c.shrink !== 0 ? 1 : 0,
+    );
+    return true;
+  } finally {
+    indices.dispose();
   }
 }
 
