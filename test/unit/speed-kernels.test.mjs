@@ -12,7 +12,7 @@ import { createOptimizer } from '../../out/core/train/optimizer.js';
 
 test('speed patches are applied on wasm', async () => {
   await selectBackend('wasm');
-  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true, wasmSliceInPlace: true, sumGradientFill: true });
+  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true, wasmSliceInPlace: true, sumGradientFill: true, meanGradientFill: true });
 });
 
 test('patched wasm gather copies the right rows', async () => {
@@ -108,23 +108,25 @@ test('patched wasm slice, split and unstack equal the stock kernels', async () =
   }
 });
 
-test('patched sum gradient equals the stock gradient', async () => {
+test('patched sum and mean gradients equal the stock ones', async () => {
   await selectBackend('wasm');
   applySpeedPatches();
   const x = tf.tensor3d(Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i)), [2, 3, 4]);
   const weights = tf.tensor(Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.cos(i)), [2, 3, 4]);
-  for (const axis of [0, 1, 2, [0, 2], undefined]) {
-    // The sum is multiplied by weights of its own shape so that dy differs per element.
-    const loss = (input) => {
-      const summed = tf.sum(input, axis, true);
-      return tf.sum(tf.mul(summed, tf.slice(weights, [0, 0, 0], summed.shape)));
-    };
-    setSpeedPatchesActive(false);
-    const stock = tf.grad(loss)(x);
-    setSpeedPatchesActive(true);
-    const patched = tf.grad(loss)(x);
-    assert.deepEqual(Array.from(patched.dataSync()), Array.from(stock.dataSync()), `gradient of sum over ${JSON.stringify(axis)}`);
-    tf.dispose([stock, patched]);
+  for (const reduce of [tf.sum, tf.mean]) {
+    for (const axis of [0, 1, 2, [0, 2], undefined]) {
+      // The reduction is multiplied by weights of its own shape so that dy differs per element.
+      const loss = (input) => {
+        const reduced = reduce(input, axis, true);
+        return tf.sum(tf.mul(reduced, tf.slice(weights, [0, 0, 0], reduced.shape)));
+      };
+      setSpeedPatchesActive(false);
+      const stock = tf.grad(loss)(x);
+      setSpeedPatchesActive(true);
+      const patched = tf.grad(loss)(x);
+      assert.deepEqual(Array.from(patched.dataSync()), Array.from(stock.dataSync()), `gradient of ${reduce.name} over ${JSON.stringify(axis)}`);
+      tf.dispose([stock, patched]);
+    }
   }
   tf.dispose([x, weights]);
 });
