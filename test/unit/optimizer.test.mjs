@@ -128,3 +128,36 @@ test('auto mode is lazy for the bag student only', async () => {
   bag.dispose();
   cnn.dispose();
 });
+
+test('kernel Adam gives tfjs Adam bits', async () => {
+  await selectBackend('wasm');
+  const config = { kind: 'cnn', vocabSize: VOCAB, numClasses: CLASSES, embeddingDim: DIM, hiddenDim: 0, dropout: 0, filterSizes: [2, 3], numFilters: 5 };
+  const ids = tf.tensor2d(FULL_BATCH, undefined, 'int32');
+  const labels = tf.tensor1d(LABELS, 'int32');
+  const run = (optimizer) => {
+    const student = createStudent(config, 3);
+    for (let step = 0; step < 4; step++) {
+      const { value, grads } = optimizer.computeGradients(() => crossEntropy(student.apply(ids, true).logits, labels), student.variables);
+      optimizer.applyGradients(grads);
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    const weights = student.variables.map((v) => Array.from(v.dataSync()));
+    // Moment names follow the variable ids of each student, so only the values are compared.
+    const moments = optimizer.getWeights().then((named) => named.map(({ tensor }) => Array.from(tensor.dataSync())));
+    const state = { iterations: optimizer.iterations, accBeta1: optimizer.accBeta1.dataSync()[0], accBeta2: optimizer.accBeta2.dataSync()[0] };
+    student.dispose();
+    return { weights, moments, state, dispose: () => optimizer.dispose() };
+  };
+  const stock = run(tf.train.adam(0.05));
+  const student = createStudent(config, 3);
+  const kernelOptimizer = createOptimizer(student, { learningRate: 0.05 });
+  student.dispose();
+  assert.equal(kernelOptimizer.constructor.name, 'KernelAdamOptimizer');
+  const kernel = run(kernelOptimizer);
+  kernel.weights.forEach((values, i) => assert.deepEqual(values, stock.weights[i], `weights of variable ${i}`));
+  assert.deepEqual(await kernel.moments, await stock.moments);
+  assert.deepEqual(kernel.state, stock.state);
+  stock.dispose();
+  kernel.dispose();
+  tf.dispose([ids, labels]);
+});

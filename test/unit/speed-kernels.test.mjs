@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { selectBackend, tf } from '../../out/core/tf/index.js';
-import { applySpeedPatches, setSpeedPatchesActive } from '../../out/core/tf/speed.js';
+import { applySpeedPatches, setSpeedPatchesActive, wasmHeapView } from '../../out/core/tf/speed.js';
+import { makeExclusive } from '../../out/core/tf/kernels.js';
 import { maxOverTime } from '../../out/core/students/cnn.js';
 import { paddingSpeed } from '../../out/core/students/padding.js';
 import { createStudent, defaultStudentConfig } from '../../out/core/students/index.js';
@@ -12,7 +13,7 @@ import { createOptimizer } from '../../out/core/train/optimizer.js';
 
 test('speed patches are applied on wasm', async () => {
   await selectBackend('wasm');
-  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true, wasmSliceInPlace: true, sumGradientFill: true, meanGradientFill: true });
+  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true, wasmSliceInPlace: true, sumGradientFill: true, meanGradientFill: true, wasmIdentityShare: true });
 });
 
 test('patched wasm gather copies the right rows', async () => {
@@ -226,4 +227,24 @@ test('bag kernels reject ids outside the table', async () => {
   assert.throws(() => student.apply(ids, false), /Token id 50 is outside the embedding table's 50 rows/);
   tf.dispose(ids);
   student.dispose();
+});
+
+test('shared identity keeps clones apart', async () => {
+  await selectBackend('wasm');
+  applySpeedPatches();
+  const initial = tf.tensor1d([1, 2, 3]);
+  const variable = tf.variable(initial);
+  initial.dispose();
+  const clone = tf.clone(variable);
+  assert.equal(tf.backend().refCount(variable.dataId), 2, 'the clone shares the variable\'s memory');
+  // An in-place writer first gives the variable its own memory, so the clone keeps its values.
+  makeExclusive(variable);
+  wasmHeapView(tf.backend(), variable).set([7, 8, 9]);
+  assert.deepEqual(Array.from(clone.dataSync()), [1, 2, 3]);
+  assert.deepEqual(Array.from(variable.dataSync()), [7, 8, 9]);
+  // Disposing one side leaves the other readable.
+  const second = tf.clone(clone);
+  clone.dispose();
+  assert.deepEqual(Array.from(second.dataSync()), [1, 2, 3]);
+  tf.dispose([variable, second]);
 });

@@ -33,3 +33,18 @@ export function wasmKernels(binary: string): Record<string, unknown> | undefined
   }
   return exports ?? undefined;
 }
+
+/**
+ * Gives `variable` its own memory when another tensor shares it (tf.clone, getWeights()
+ * and the tape's saved inputs share memory until one side is written), so writing in
+ * place cannot change a saved copy such as the best epoch's weights. Every in-place
+ * writer calls it first.
+ */
+export function makeExclusive(variable: tf.Variable): void {
+  const backend = tf.backend() as tf.KernelBackend & { refCount?(dataId: unknown): number };
+  if (backend.refCount === undefined || backend.refCount(variable.dataId) <= 1) return;
+  // slice(): the cpu backend's dataSync() returns its own storage, which tf.tensor() would adopt without copying.
+  const copy = tf.tensor(variable.dataSync().slice(), variable.shape, variable.dtype);
+  variable.assign(copy);
+  copy.dispose();
+}

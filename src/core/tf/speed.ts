@@ -28,6 +28,8 @@ export interface SpeedPatchReport {
   sumGradientFill: boolean;
   /** The gradient of Mean does the same, for the losses' means over the batch. */
   meanGradientFill: boolean;
+  /** The wasm Identity kernel (tf.clone, the tape's saved inputs) shares memory instead of copying it. */
+  wasmIdentityShare: boolean;
 }
 
 /** Whether SD_SPEED_KERNELS leaves the speed patches on (the default); `0` or `off` turns them off. */
@@ -55,13 +57,14 @@ export function setSpeedPatchesActive(active: boolean): void {
 
 /** Applies the speed patches once; later calls report the state without wrapping again. */
 export function applySpeedPatches(): SpeedPatchReport {
-  if (!speedKernelsEnabled()) return { wasmGatherRows: false, wasmMatMulFlip: false, wasmSliceInPlace: false, sumGradientFill: false, meanGradientFill: false };
+  if (!speedKernelsEnabled()) return { wasmGatherRows: false, wasmMatMulFlip: false, wasmSliceInPlace: false, sumGradientFill: false, meanGradientFill: false, wasmIdentityShare: false };
   return {
     wasmGatherRows: patchWasmGather(),
     wasmMatMulFlip: patchWasmMatMulFlip(),
     wasmSliceInPlace: patchWasmSlice(),
     sumGradientFill: patchSumGradient(),
     meanGradientFill: patchMeanGradient(),
+    wasmIdentityShare: patchWasmIdentity(),
   };
 }
 
@@ -201,6 +204,22 @@ function replaceWasmKernel(name: string, kernelFunc: (args: Parameters<tf.Kernel
   tf.registerKernel(patched);
   swaps.push({ before: stock, after: patched });
   return true;
+}
+
+/**
+ * Replaces the wasm Identity kernel, which copies its input, by one that shares the
+ * input's memory and counts a reference, as the cpu backend's Identity does. The tape
+ * clones every input it saves for the backward pass through Identity: 51 copies in a bag
+ * student step. Code that writes a tensor in place calls makeExclusive (tf/kernels.ts) first.
+ */
+function patchWasmIdentity(): boolean {
+  return replaceWasmKernel(tf.Identity, (args, fallback) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    const backend = args.backend as tf.KernelBackend & { incRef?(dataId: tf.DataId): void };
+    if (x.dtype === 'string' || backend.incRef === undefined) return fallback(args);
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  });
 }
 
 /**

@@ -10,9 +10,10 @@
 
   ;; Updates `count` rows of a [rows, dim] table. Pointers are byte offsets into memory:
   ;; $w, $m, $v the table and its two moments, $g the [count, dim] row gradients and
-  ;; $rows the int32 row indices. $decay is 1 when the value is multiplied by $keep.
+  ;; $rows the int32 row indices. The new values go to the same rows of $out, which is $w
+  ;; for an update in place. $decay is 1 when the value is multiplied by $keep.
   (func (export "lazy_adam_rows")
-    (param $w i32) (param $m i32) (param $v i32) (param $g i32)
+    (param $w i32) (param $out i32) (param $m i32) (param $v i32) (param $g i32)
     (param $rows i32) (param $count i32) (param $dim i32)
     (param $beta1 f32) (param $beta2 f32) (param $scale1 f32) (param $scale2 f32)
     (param $correction1 f32) (param $correction2 f32) (param $epsilon f32)
@@ -75,7 +76,7 @@
                 (v128.load align=4 (i32.add (local.get $w) (local.get $at)))))
             (if (local.get $decay)
               (then (local.set $value (f32x4.mul (local.get $value) (local.get $keepx4)))))
-            (v128.store align=4 (i32.add (local.get $w) (local.get $at)) (local.get $value))
+            (v128.store align=4 (i32.add (local.get $out) (local.get $at)) (local.get $value))
             (local.set $d (i32.add (local.get $d) (i32.const 16)))
             (br $vectors)))
 
@@ -107,7 +108,7 @@
                 (f32.load (i32.add (local.get $w) (local.get $at)))))
             (if (local.get $decay)
               (then (local.set $value1 (f32.mul (local.get $value1) (local.get $keep)))))
-            (f32.store (i32.add (local.get $w) (local.get $at)) (local.get $value1))
+            (f32.store (i32.add (local.get $out) (local.get $at)) (local.get $value1))
             (local.set $d (i32.add (local.get $d) (i32.const 4)))
             (br $tail)))
 

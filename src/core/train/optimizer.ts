@@ -11,8 +11,8 @@
 import { tf } from '../tf';
 import type { Student } from '../students';
 import { routeTable, unrouteTable, type RowGradients } from '../students/sparseLookup';
-import { wasmKernels } from '../tf/kernels';
-import { wasmHeapView, wasmMemoryOffset } from '../tf/speed';
+import { makeExclusive, wasmKernels } from '../tf/kernels';
+import { wasmHeapView, wasmMemoryOffset, type WasmBackendInternals } from '../tf/speed';
 import { LAZY_ADAM_WASM } from './lazy-adam-wasm';
 
 /** `training.sparseEmbeddingUpdates`: `auto` is lazy for the bag student only. */
@@ -38,12 +38,12 @@ export function sparseTablesFor(model: Student, mode: SparseEmbeddingMode = 'aut
 
 /**
  * Returns the trainer's optimizer: a `LazyAdamOptimizer` when `model` has tables that
- * `options.sparseEmbeddingUpdates` makes lazy, else tfjs's Adam. Both keep Adam's state in
- * the same fields, so checkpoints written by one restore into the other.
+ * `options.sparseEmbeddingUpdates` makes lazy, else a `KernelAdamOptimizer`. Both are tfjs
+ * Adam with its state in the same fields, so checkpoints written by one restore into the other.
  */
 export function createOptimizer(model: Student, options: OptimizerOptions): tf.AdamOptimizer {
   const tables = sparseTablesFor(model, options.sparseEmbeddingUpdates, options.gradientMatching);
-  if (tables.length === 0) return tf.train.adam(options.learningRate);
+  if (tables.length === 0) return new KernelAdamOptimizer(options.learningRate);
   return new LazyAdamOptimizer(options.learningRate, tables, options.weightDecay ?? 0);
 }
 
@@ -63,7 +63,110 @@ type GradientList = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 /** Row gradients handed from `computeGradients` to `applyGradients`, keyed by their tensor. */
 const rowGradientRows = new WeakMap<tf.Tensor, Int32Array>();
 
-export class LazyAdamOptimizer extends tf.AdamOptimizer {
+/**
+ * tfjs Adam whose update runs as the wasm SIMD kernel of lazy-adam.wat, in place, one pass
+ * over each variable instead of a dozen tensor ops: the same bits as tfjs Adam. Off the
+ * wasm backend, or without wasm SIMD, it is tfjs Adam.
+ */
+export class KernelAdamOptimizer extends tf.AdamOptimizer {
+  constructor(learningRate: number) {
+    super(learningRate, 0.9, 0.999);
+  }
+
+  override applyGradients(variableGradients: GradientList): void {
+    if (!this.applyWithKernel(variableGradients, () => undefined)) super.applyGradients(variableGradients);
+  }
+
+  /**
+   * Updates every variable with a gradient in place, as tfjs Adam's applyGradients would,
+   * then advances β1^t, β2^t and the step count. `rowsOf` gives the rows of a lazily
+   * updated table's row gradient. Returns false, having changed nothing, where the kernel
+   * cannot run.
+   */
+  protected applyWithKernel(variableGradients: GradientList, rowsOf: (gradient: tf.Tensor) => Int32Array | undefined, shrink = 0): boolean {
+    const kernel = lazyAdamKernel();
+    if (kernel === undefined) return false;
+    const named: Record<string, tf.Tensor | null> = Array.isArray(variableGradients)
+      ? Object.fromEntries(variableGradients.map(({ name, tensor }) => [name, tensor]))
+      : (variableGradients as Record<string, tf.Tensor | null>);
+    const names = Object.keys(named);
+    const gradients = names.map((name) => named[name]);
+    if (gradients.some((gradient) => gradient != null && gradient.dtype !== 'float32')) return false;
+
+    const constants = this.stepConstants(0);
+    names.forEach((name, i) => {
+      const variable = tf.engine().registeredVariables[name];
+      // Moments exist for every listed variable, as tfjs Adam creates them, so indices keep pairing.
+      const { m, v } = this.momentsAt(i, variable);
+      const gradient = gradients[i];
+      if (gradient == null) return;
+      makeExclusive(m);
+      makeExclusive(v);
+      const rows = rowsOf(gradient);
+      if (rows !== undefined) {
+        makeExclusive(variable);
+        runKernel(kernel, variable, m, v, gradient, rows, variable.shape[1]!, { ...constants, shrink });
+        return;
+      }
+      // The wasm matMul caches its operands' packed weights by tensor (XNNPACK), so a dense
+      // variable gets its new values in a new tensor, as tfjs Adam's assign does. A table is
+      // only read by Gather and embedding-bag.wat, so its rows change in place.
+      const next = outputLike(variable);
+      runKernel(kernel, variable, m, v, gradient, DENSE_ROWS, variable.size, constants, next);
+      variable.assign(next);
+      next.dispose();
+    });
+    const state = this as unknown as AdamState & { incrementIterations(): void };
+    tf.tidy(() => {
+      state.accBeta1.assign(tf.mul(state.accBeta1, state.beta1));
+      state.accBeta2.assign(tf.mul(state.accBeta2, state.beta2));
+    });
+    state.incrementIterations();
+    return true;
+  }
+
+  /** Returns the constants of this step's update, with decoupled weight decay `shrink` (learning rate × decay). */
+  protected stepConstants(shrink: number): StepConstants {
+    const state = this as unknown as AdamState;
+    return {
+      beta1: state.beta1,
+      beta2: state.beta2,
+      epsilon: state.epsilon,
+      learningRate: this.learningRate,
+      accBeta1: state.accBeta1.dataSync()[0],
+      accBeta2: state.accBeta2.dataSync()[0],
+      shrink,
+    };
+  }
+
+  /** Returns the moments of variable `index`, created as tfjs Adam creates them (same names), so checkpoints see no difference. */
+  protected momentsAt(index: number, variable: tf.Variable): { m: tf.Variable; v: tf.Variable } {
+    const adam = this as unknown as { accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[]; accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[] };
+    adam.accumulatedFirstMoment[index] ??= { originalName: `${variable.name}/m`, variable: tf.tidy(() => tf.zerosLike(variable).variable(false)) };
+    adam.accumulatedSecondMoment[index] ??= { originalName: `${variable.name}/v`, variable: tf.tidy(() => tf.zerosLike(variable).variable(false)) };
+    return { m: adam.accumulatedFirstMoment[index].variable, v: adam.accumulatedSecondMoment[index].variable };
+  }
+}
+
+/** The fields of tfjs-core 4.22's AdamOptimizer that the kernel update reads and advances. */
+interface AdamState {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+/** A dense variable is one row of all its values. */
+const DENSE_ROWS = Int32Array.of(0);
+
+/** Returns a new float32 tensor of `like`'s shape whose memory is not initialised, for a kernel to fill. */
+function outputLike(like: tf.Tensor): tf.Tensor {
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(like.shape, 'float32'));
+}
+
+export class LazyAdamOptimizer extends KernelAdamOptimizer {
   readonly lazyEmbeddingUpdates = true;
   private readonly tables: Set<tf.Variable>;
   /** One stand-in variable per table; see `LookupRoute.probe`. */
@@ -75,7 +178,7 @@ export class LazyAdamOptimizer extends tf.AdamOptimizer {
     /** Decoupled weight decay applied to the touched rows after their Adam update. */
     private readonly weightDecay = 0,
   ) {
-    super(learningRate, 0.9, 0.999);
+    super(learningRate);
     this.tables = new Set(tables);
   }
 
@@ -127,6 +230,7 @@ export class LazyAdamOptimizer extends tf.AdamOptimizer {
 
   /** Applies lazy updates to the row gradients from `computeGradients`, dense Adam to the rest. */
   override applyGradients(variableGradients: GradientList): void {
+    if (this.applyWithKernel(variableGradients, (gradient) => rowGradientRows.get(gradient), this.learningRate * this.weightDecay)) return;
     const named: tf.NamedTensorMap = Array.isArray(variableGradients)
       ? Object.fromEntries(variableGradients.map(({ name, tensor }) => [name, tensor]))
       : (variableGradients as tf.NamedTensorMap);
@@ -164,28 +268,10 @@ export class LazyAdamOptimizer extends tf.AdamOptimizer {
     return probe;
   }
 
-  /** Moments of variable `index`, created as tfjs Adam creates them (same names), so checkpoints see no difference. */
-  private momentsAt(index: number, variable: tf.Variable): { m: tf.Variable; v: tf.Variable } {
-    const adam = this as unknown as { accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[]; accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[] };
-    adam.accumulatedFirstMoment[index] ??= { originalName: `${variable.name}/m`, variable: tf.tidy(() => tf.zerosLike(variable).variable(false)) };
-    adam.accumulatedSecondMoment[index] ??= { originalName: `${variable.name}/v`, variable: tf.tidy(() => tf.zerosLike(variable).variable(false)) };
-    return { m: adam.accumulatedFirstMoment[index].variable, v: adam.accumulatedSecondMoment[index].variable };
-  }
-
   private updateRows(index: number, table: tf.Variable, rows: Int32Array, gradients: tf.Tensor2D): void {
     const { m, v } = this.momentsAt(index, table);
-    const state = this as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable; beta1: number; beta2: number; epsilon: number };
-    const constants = {
-      beta1: state.beta1,
-      beta2: state.beta2,
-      epsilon: state.epsilon,
-      learningRate: this.learningRate,
-      accBeta1: state.accBeta1.dataSync()[0],
-      accBeta2: state.accBeta2.dataSync()[0],
-      shrink: this.learningRate * this.weightDecay,
-    };
+    const constants = this.stepConstants(this.learningRate * this.weightDecay);
     for (const variable of [table, m, v]) makeExclusive(variable);
-    if (updateRowsWithKernel(table, m, v, gradients, rows, constants)) return;
     const views = [table, m, v, gradients].map((t) => hostView(t));
     if (views.every((view): view is Float32Array => view instanceof Float32Array)) {
       const [w, first, second, g] = views;
@@ -245,36 +331,47 @@ export function updateRowsInPlace(w: Float32Array, m: Float32Array, v: Float32Ar
 
 /** The exported function of lazy-adam.wat: pointers and sizes, then the constants of updateRowsInPlace. */
 type LazyAdamKernel = (
-  w: number, m: number, v: number, g: number, rows: number, count: number, dim: number,
+  w: number, out: number, m: number, v: number, g: number, rows: number, count: number, dim: number,
   beta1: number, beta2: number, scale1: number, scale2: number, correction1: number, correction2: number,
   epsilon: number, rate: number, keep: number, decay: number,
 ) => void;
 
+function lazyAdamKernel(): LazyAdamKernel | undefined {
+  return wasmKernels(LAZY_ADAM_WASM)?.lazy_adam_rows as LazyAdamKernel | undefined;
+}
+
 /**
- * Runs updateRowsInPlace as the wasm SIMD kernel of lazy-adam.wat on the tensors' memory
- * in the wasm backend: the same bits, about 5x faster on the bag student's batches.
- * Returns false where the kernel cannot run (another backend, no wasm SIMD), and the
- * caller then updates the rows itself.
+ * Runs the kernel on `rows` of `table` (rows of `dim` values) and their moments, with
+ * `gradients` [rows, dim]. The new values go to the same rows of `out`, by default the table itself.
  */
-export function updateRowsWithKernel(table: tf.Tensor, m: tf.Tensor, v: tf.Tensor, gradients: tf.Tensor, rows: Int32Array, c: StepConstants): boolean {
-  const kernel = wasmKernels(LAZY_ADAM_WASM)?.lazy_adam_rows as LazyAdamKernel | undefined;
-  if (kernel === undefined) return false;
-  if (rows.length === 0) return true;
+function runKernel(kernel: LazyAdamKernel, table: tf.Tensor, m: tf.Tensor, v: tf.Tensor, gradients: tf.Tensor, rows: Int32Array, dim: number, c: StepConstants, out = table): void {
+  if (rows.length === 0) return;
   const backend = tf.backend();
   const indices = tf.tensor1d(rows, 'int32');
   try {
-    const offsets = [table, m, v, gradients, indices].map((t) => (t.dtype === (t === indices ? 'int32' : 'float32') ? wasmMemoryOffset(backend, t) : undefined));
-    if (offsets.some((offset) => offset === undefined)) return false;
-    const [w, first, second, g, at] = offsets as number[];
+    const offsets = [table, out, m, v, gradients, indices].map((t) => wasmMemoryOffset(backend, t));
+    if (offsets.some((offset) => offset === undefined)) throw new Error('The lazy Adam kernel needs every tensor in the wasm backend\'s memory.');
+    const [w, target, first, second, g, at] = offsets as number[];
     kernel(
-      w, first, second, g, at, rows.length, table.shape[1]!,
+      w, target, first, second, g, at, rows.length, dim,
       c.beta1, c.beta2, 1 - c.beta1, 1 - c.beta2, 1 - c.accBeta1, 1 - c.accBeta2,
       c.epsilon, -c.learningRate, 1 - c.shrink, c.shrink !== 0 ? 1 : 0,
     );
-    return true;
   } finally {
     indices.dispose();
   }
+}
+
+/**
+ * Runs updateRowsInPlace as the wasm SIMD kernel of lazy-adam.wat on the tensors' memory
+ * in the wasm backend: the same bits, about 5x faster on the bag student's batches.
+ * Returns false where the kernel cannot run (another backend, no wasm SIMD).
+ */
+export function updateRowsWithKernel(table: tf.Tensor, m: tf.Tensor, v: tf.Tensor, gradients: tf.Tensor, rows: Int32Array, c: StepConstants): boolean {
+  const kernel = lazyAdamKernel();
+  if (kernel === undefined) return false;
+  runKernel(kernel, table, m, v, gradients, rows, table.shape[1]!, c);
+  return true;
 }
 
 /** The same update with tensor ops, for backends whose memory JavaScript cannot write (WebGPU, native TensorFlow). */
@@ -305,18 +402,4 @@ function hostView(tensor: tf.Tensor): Float32Array | Int32Array | undefined {
   const storage = (backend as unknown as { data?: { get(id: unknown): { values?: unknown } | undefined } }).data;
   const values = storage?.get(tensor.dataId)?.values;
   return values instanceof Float32Array || values instanceof Int32Array ? values : undefined;
-}
-
-/**
- * Gives `variable` its own memory when another tensor shares it (tf.clone and
- * getWeights() share memory until one side is written), so writing in place cannot
- * change a saved copy such as the best epoch's weights.
- */
-function makeExclusive(variable: tf.Variable): void {
-  const backend = tf.backend() as tf.KernelBackend & { refCount?(dataId: unknown): number };
-  if (backend.refCount === undefined || backend.refCount(variable.dataId) <= 1) return;
-  // slice(): the cpu backend's dataSync() returns its own storage, which tf.tensor() would adopt without copying.
-  const copy = tf.tensor(variable.dataSync().slice(), variable.shape, variable.dtype);
-  variable.assign(copy);
-  copy.dispose();
 }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { tf } from '../tf';
+import { makeExclusive } from '../tf/kernels';
 import { wasmHeapView } from '../tf/speed';
 import type { Student, StudentConfig } from '../students';
 import type { LossSettings } from './trainer';
@@ -62,7 +63,8 @@ export function readRows(tensor: tf.Tensor, rows: Int32Array): Float32Array {
 }
 
 /** Writes rows into a [rows, dim] float32 tensor that nothing else shares, in place. */
-export function writeRows(tensor: tf.Tensor, { rows, values }: TableRows): void {
+export function writeRows(tensor: tf.Variable, { rows, values }: TableRows): void {
+  makeExclusive(tensor);
   const dim = tensor.shape[1]!;
   const target = heapView(tensor);
   rows.forEach((row, i) => target.set(values.subarray(i * dim, (i + 1) * dim), row * dim));
