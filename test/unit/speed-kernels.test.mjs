@@ -13,7 +13,7 @@ import { createOptimizer } from '../../out/core/train/optimizer.js';
 
 test('speed patches are applied on wasm', async () => {
   await selectBackend('wasm');
-  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true, wasmSliceInPlace: true, sumGradientFill: true, meanGradientFill: true, wasmIdentityShare: true });
+  assert.deepEqual(applySpeedPatches(), { wasmGatherRows: true, wasmMatMulFlip: true, wasmSliceInPlace: true, sumGradientFill: true, meanGradientFill: true, wasmIdentityShare: true, wasmMatMulKernel: true });
 });
 
 test('patched wasm gather copies the right rows', async () => {
@@ -227,6 +227,39 @@ test('bag kernels reject ids outside the table', async () => {
   assert.throws(() => student.apply(ids, false), /Token id 50 is outside the embedding table's 50 rows/);
   tf.dispose(ids);
   student.dispose();
+});
+
+test('matMul kernel matches XNNPACK', async () => {
+  await selectBackend('wasm');
+  applySpeedPatches();
+  // Row counts with and without a remainder of 4, B widths that take the kernel (multiples
+  // of 8) and one that does not, transposes, and batches with and without broadcasting.
+  const cases = [
+    { a: [64, 64], b: [64, 768] },
+    { a: [64, 768], b: [64, 768], transposeB: true },
+    { a: [64, 64], b: [64, 768], transposeA: true },
+    { a: [7, 5], b: [5, 16] },
+    { a: [1, 9], b: [9, 8] },
+    { a: [30, 128], b: [128, 512] },
+    { a: [13, 6], b: [6, 3] },
+    { a: [3, 10, 4], b: [3, 4, 24] },
+    { a: [3, 10, 4], b: [4, 24] },
+    { a: [1, 10, 4], b: [2, 4, 16] },
+    { a: [2, 4, 10], b: [2, 16, 4], transposeA: true, transposeB: true },
+  ];
+  for (const [i, { a, b, transposeA = false, transposeB = false }] of cases.entries()) {
+    const x = tf.randomNormal(a, 0, 1, 'float32', 10 + i);
+    const y = tf.randomNormal(b, 0, 1, 'float32', 50 + i);
+    setSpeedPatchesActive(false);
+    const stock = tf.matMul(x, y, transposeA, transposeB);
+    setSpeedPatchesActive(true);
+    const patched = tf.matMul(x, y, transposeA, transposeB);
+    const label = JSON.stringify({ a, b, transposeA, transposeB });
+    assert.deepEqual(patched.shape, stock.shape, `shape of ${label}`);
+    // Both add the products in k order without fused multiply-add, so the bits agree.
+    assert.deepEqual(Array.from(patched.dataSync()), Array.from(stock.dataSync()), `values of ${label}`);
+    tf.dispose([x, y, stock, patched]);
+  }
 });
 
 test('shared identity keeps clones apart', async () => {

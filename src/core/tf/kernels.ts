@@ -2,7 +2,18 @@
 // scripts/wasm-kernels.mjs) run on the memory of the tfjs wasm backend, so they read and
 // write tensors where they are, without copies.
 import * as tf from '@tensorflow/tfjs-core';
-import { speedKernelsEnabled, wasmBackendMemory } from './speed';
+
+/** Whether SD_SPEED_KERNELS leaves the speed patches on (the default); `0` or `off` turns them off. */
+export function speedKernelsEnabled(): boolean {
+  const value = process.env.SD_SPEED_KERNELS;
+  return value === undefined || !['0', 'off', 'false'].includes(value.toLowerCase());
+}
+
+/** Returns the WebAssembly.Memory of the tfjs wasm backend (its non-threaded build exports it), or undefined. */
+export function wasmBackendMemory(backend: unknown): WebAssembly.Memory | undefined {
+  const memory = (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
 
 /** Instances per backend memory and module; null where one cannot be made (no wasm SIMD). */
 const instances = new WeakMap<WebAssembly.Memory, Map<string, Record<string, unknown> | null>>();

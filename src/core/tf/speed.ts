@@ -4,6 +4,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Importing the wasm backend registers its kernels; the patch wraps the registered one.
 import '@tensorflow/tfjs-backend-wasm';
+import { speedKernelsEnabled, wasmKernels } from './kernels';
+import { SMALL_MATMUL_WASM } from './small-matmul-wasm';
+
+export { speedKernelsEnabled } from './kernels';
 
 /** Set on patched registry entries so a second call (or a second copy of this module) does not wrap twice. */
 const SPEED_MARKER = Symbol.for('sentiment-distiller.speed-patch');
@@ -30,12 +34,8 @@ export interface SpeedPatchReport {
   meanGradientFill: boolean;
   /** The wasm Identity kernel (tf.clone, the tape's saved inputs) shares memory instead of copying it. */
   wasmIdentityShare: boolean;
-}
-
-/** Whether SD_SPEED_KERNELS leaves the speed patches on (the default); `0` or `off` turns them off. */
-export function speedKernelsEnabled(): boolean {
-  const value = process.env.SD_SPEED_KERNELS;
-  return value === undefined || !['0', 'off', 'false'].includes(value.toLowerCase());
+  /** float32 products whose B has a multiple of 8 columns run in the kernel of small-matmul.wat, not XNNPACK. */
+  wasmMatMulKernel: boolean;
 }
 
 /** Registry entries before and after each speed patch, so benchmarks can switch between them in one process. */
@@ -48,7 +48,8 @@ const gradientSwaps: { before: tf.GradConfig; after: tf.GradConfig }[] = [];
  * for interleaved before/after measurements in one process. Patches not applied are skipped.
  */
 export function setSpeedPatchesActive(active: boolean): void {
-  for (const { before, after } of swaps) {
+  // Patches of the same kernel wrap each other, so they come off in the reverse order.
+  for (const { before, after } of active ? swaps : [...swaps].reverse()) {
     tf.unregisterKernel(after.kernelName, after.backendName);
     tf.registerKernel(active ? after : before);
   }
@@ -57,7 +58,9 @@ export function setSpeedPatchesActive(active: boolean): void {
 
 /** Applies the speed patches once; later calls report the state without wrapping again. */
 export function applySpeedPatches(): SpeedPatchReport {
-  if (!speedKernelsEnabled()) return { wasmGatherRows: false, wasmMatMulFlip: false, wasmSliceInPlace: false, sumGradientFill: false, meanGradientFill: false, wasmIdentityShare: false };
+  if (!speedKernelsEnabled()) return { wasmGatherRows: false, wasmMatMulFlip: false, wasmSliceInPlace: false, sumGradientFill: false, meanGradientFill: false, wasmIdentityShare: false, wasmMatMulKernel: false };
+  // The matMul kernel goes first: the flip patch wraps whatever BatchMatMul is registered.
+  const wasmMatMulKernel = patchWasmMatMulKernel();
   return {
     wasmGatherRows: patchWasmGather(),
     wasmMatMulFlip: patchWasmMatMulFlip(),
@@ -65,6 +68,7 @@ export function applySpeedPatches(): SpeedPatchReport {
     sumGradientFill: patchSumGradient(),
     meanGradientFill: patchMeanGradient(),
     wasmIdentityShare: patchWasmIdentity(),
+    wasmMatMulKernel,
   };
 }
 
@@ -89,12 +93,6 @@ export function wasmMemoryOffset(backend: unknown, tensor: tf.TensorInfo): numbe
   if (wasmBackend.wasm?.HEAPU8 === undefined || wasmBackend.dataIdMap === undefined) return undefined;
   const entry = wasmBackend.dataIdMap.get(tensor.dataId);
   return entry?.memoryOffset ?? undefined;
-}
-
-/** Returns the WebAssembly.Memory of the tfjs wasm backend (its non-threaded build exports it), or undefined. */
-export function wasmBackendMemory(backend: unknown): WebAssembly.Memory | undefined {
-  const memory = (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-  return memory instanceof WebAssembly.Memory ? memory : undefined;
 }
 
 /**
@@ -204,6 +202,67 @@ function replaceWasmKernel(name: string, kernelFunc: (args: Parameters<tf.Kernel
   tf.registerKernel(patched);
   swaps.push({ before: stock, after: patched });
   return true;
+}
+
+/** The exported function of small-matmul.wat: C [m, n] = A [m, k] · B [k, n], byte offsets. */
+type MatMulKernel = (a: number, b: number, c: number, m: number, k: number, n: number) => void;
+
+/**
+ * Runs float32 BatchMatMul in the kernel of small-matmul.wat where B has a multiple of 8
+ * columns, after transposing transposed operands with the Transpose kernel. XNNPACK packs
+ * each new B first, and in a training step every B is new. Measured on the machine of
+ * BENCHMARKS.md: 0.48 to 0.25 ms for [64, 64]·[64, 768], 16.8 to 13.5 ms for
+ * [4096, 384]·[384, 128] even with B already packed. Both add the products in k order,
+ * one float32 multiply and add at a time, and gave the same bits in every shape tested.
+ * Other products (B with 3 columns, mismatched batch shapes) go to the wrapped kernel.
+ */
+function patchWasmMatMulKernel(): boolean {
+  const transposeKernel = tf.getKernel(tf.Transpose, 'wasm');
+  if (transposeKernel === undefined) return false;
+  const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+  const transposeLastTwo = (x: tf.TensorInfo, backend: tf.KernelBackend): tf.TensorInfo => {
+    const perm = x.shape.map((_, i) => i);
+    const last = perm.length - 1;
+    [perm[last - 1], perm[last]] = [perm[last], perm[last - 1]];
+    return transposeKernel.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
+  };
+
+  return replaceWasmKernel(tf.BatchMatMul, (args, fallback) => {
+    const kernel = wasmKernels(SMALL_MATMUL_WASM)?.matmul as MatMulKernel | undefined;
+    const { a, b } = args.inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+    if (kernel === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return fallback(args);
+    const batchA = size(a.shape.slice(0, -2));
+    const batchB = size(b.shape.slice(0, -2));
+    const columns = b.shape[b.shape.length - (transposeB ? 2 : 1)];
+    if (columns % 8 !== 0 || size(a.shape) === 0 || size(b.shape) === 0) return fallback(args);
+    if (batchA !== batchB && batchA !== 1 && batchB !== 1) return fallback(args);
+    if (batchA === batchB && a.shape.length !== b.shape.length) return fallback(args);
+
+    const backend = args.backend as tf.KernelBackend & WasmBackendInternals;
+    const left = transposeA ? transposeLastTwo(a, backend) : a;
+    const right = transposeB ? transposeLastTwo(b, backend) : b;
+    try {
+      const rows = left.shape[left.shape.length - 2];
+      const inner = left.shape[left.shape.length - 1];
+      const batchShape = (batchA >= batchB ? a : b).shape.slice(0, -2);
+      const out = backend.makeOutput([...batchShape, rows, columns], 'float32');
+      const [leftAt, rightAt, outAt] = [left, right, out].map((t) => wasmMemoryOffset(backend, t)!);
+      for (let i = 0; i < Math.max(batchA, batchB); i++) {
+        kernel(
+          leftAt + (batchA === 1 ? 0 : i * rows * inner * 4),
+          rightAt + (batchB === 1 ? 0 : i * inner * columns * 4),
+          outAt + i * rows * columns * 4,
+          rows, inner, columns,
+        );
+      }
+      return out;
+    } finally {
+      // The transposed copies never reach the engine, so this kernel frees them.
+      if (transposeA) backend.disposeData(left.dataId);
+      if (transposeB) backend.disposeData(right.dataId);
+    }
+  });
 }
 
 /**
