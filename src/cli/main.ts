@@ -420,12 +420,14 @@ export function buildProgram(): Command {
         renderer.finish();
         if (!flags.json) {
           process.stdout.write(formatMetricsTable(summary));
-          process.stdout.write(`\nBackend: ${summary.backend.name} on ${summary.backend.device}${summary.backend.fallbacks.length > 0 ? ` (skipped ${summary.backend.fallbacks.map((f) => f.backend).join(', ')}; reasons in config.json)` : ''}\n`);
+          const skipped = summary.backend.fallbacks.length > 0 ? ` (skipped ${summary.backend.fallbacks.map((f) => f.backend).join(', ')}; reasons in config.json)` : '';
+          const split = summary.studentThreads > 1 ? `; student batches split over ${summary.studentThreads} threads` : '';
+          process.stdout.write(`\nBackend: ${summary.backend.name} on ${summary.backend.device}${skipped}${split}\n`);
           if (summary.state === 'cancelled') process.stdout.write('\nThe run was cancelled; the metrics above are those of the best epoch finished before it.\n');
           process.stdout.write(`\nRun folder: ${summary.runDir}\nReport:     ${summary.report.html}\n`);
         } else {
           process.stdout.write(
-            JSON.stringify({ runId: summary.runId, runDir: summary.runDir, state: summary.state, task: summary.task, labels: summary.labels, backend: summary.backend.name, teacher: summary.teacher, student: summary.student, agreement: summary.agreement, bestEpoch: summary.bestEpoch, seconds: summary.seconds, report: summary.report.html }) + '\n',
+            JSON.stringify({ runId: summary.runId, runDir: summary.runDir, state: summary.state, task: summary.task, labels: summary.labels, backend: summary.backend.name, studentThreads: summary.studentThreads, teacher: summary.teacher, student: summary.student, agreement: summary.agreement, bestEpoch: summary.bestEpoch, seconds: summary.seconds, report: summary.report.html }) + '\n',
           );
         }
         if (summary.state === 'cancelled') process.exitCode = EXIT.cancelled;

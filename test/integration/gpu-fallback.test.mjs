@@ -60,6 +60,8 @@ test('run falls back and records reasons', async () => {
   assert.match(result.stdout, /\nBackend: wasm on CPU \(wasm( SIMD)?, 1 thread\) \(skipped tfjs-node-gpu, webgpu, tfjs-node; reasons in config\.json\)\n/);
   const config = readJson(join(c.root, 'runs', 'fallback', 'config.json'));
   assert.equal(config.backend.name, 'wasm');
+  // The bag student trains on one thread, so the summary line names no split.
+  assert.equal(config.studentThreads, 1);
   assert.equal(config.backend.package, '@tensorflow/tfjs-backend-wasm');
   assert.deepEqual(config.backend.fallbacks, [
     { backend: 'tfjs-node-gpu', reason: gpuReason },

@@ -153,7 +153,8 @@ test('data-parallel runs repeat exactly', async (t) => {
     const settings = settingsFor('binary', 2);
     settings.loss = { ...settings.loss, gradientMatchingWeight: 0 };
     try {
-      await trainModel(model, train, { ids: dev.ids, gold: dev.gold }, settings);
+      const result = await trainModel(model, train, { ids: dev.ids, gold: dev.gold }, settings);
+      assert.ok(result.threads >= 2, `the run reports ${result.threads} threads`);
       const weights = model.getWeights();
       const values = Object.fromEntries(Object.entries(weights).map(([name, tensor]) => [name, Array.from(tensor.dataSync())]));
       tf.dispose(Object.values(weights));

@@ -30,6 +30,8 @@ export interface RunSummary {
   task: TaskKind;
   labels: string[];
   backend: BackendInfo;
+  /** CPU threads that shared each student batch: 1, or more where CNN and BiLSTM batches were split (data-parallel). */
+  studentThreads: number;
   teacher: Partial<Record<'dev' | 'test', Record<string, number>>>;
   student: Partial<Record<'dev' | 'test', Record<string, number>>>;
   agreement: Partial<Record<'dev' | 'test', number>>;
@@ -345,7 +347,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
     }
     folder.writeText('report.md', renderMarkdown(reportData));
     folder.writeText('report.html', renderHtml(reportData));
-    const description = describeRun(config, files, backend, labelSpace, data.counts, { teacher: teacherInfo?.description ?? null, student: studentConfig, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, skipped: data.skipped, problems: data.problems });
+    const description = describeRun(config, files, backend, labelSpace, data.counts, { teacher: teacherInfo?.description ?? null, student: studentConfig, studentThreads: result.threads, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, skipped: data.skipped, problems: data.problems });
     folder.writeJson('config.json', description);
 
     teacher?.dispose();
@@ -359,6 +361,7 @@ export async function runDistillation(config: DistillConfig, options: RunOptions
       task: labelSpace.task,
       labels: labelSpace.names,
       backend,
+      studentThreads: result.threads,
       teacher: metrics.teacher,
       student: metrics.student,
       agreement: agreementBySplit,

@@ -70,6 +70,8 @@ export interface TrainResult {
   cancelled: boolean;
   /** Dev evaluation of the best weights (which the model holds when training returns). */
   bestDev: Evaluation;
+  /** CPU threads that shared each batch at the end of training: 1, or more for data-parallel steps. */
+  threads: number;
 }
 
 export interface TrainHooks {
@@ -187,6 +189,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
   let firstEpoch = 1;
   const started = Date.now();
   let parallel: DataParallel | undefined;
+  let threads = 1;
   const evaluate = () => evaluateModel(model, dev.ids, dev.gold, settings.task, settings.numClasses, settings.tuneThreshold ? 'tune' : settings.multilabelThreshold);
 
   try {
@@ -313,6 +316,7 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
       }
     }
   } finally {
+    threads = parallel?.threads ?? 1;
     await parallel?.close();
     optimizer.dispose();
     projection?.weight.dispose();
@@ -322,11 +326,11 @@ export async function trainModel(model: Student, train: TrainSet, dev: DevSet, s
   if (!best) {
     // Cancelled before the first epoch ended: evaluate what there is.
     const evaluation = evaluate();
-    return { history, bestEpoch: 0, bestScore: scoreOf(evaluation, settings.metric, settings.task), stoppedEarly, cancelled, bestDev: evaluation };
+    return { history, bestEpoch: 0, bestScore: scoreOf(evaluation, settings.metric, settings.task), stoppedEarly, cancelled, bestDev: evaluation, threads };
   }
   model.setWeights(best.weights);
   disposeWeights(best.weights);
-  return { history, bestEpoch: best.epoch, bestScore: best.score, stoppedEarly, cancelled, bestDev: best.dev };
+  return { history, bestEpoch: best.epoch, bestScore: best.score, stoppedEarly, cancelled, bestDev: best.dev, threads };
 }
 
 /** Learned map from student features to the teacher's feature width, trained with the student. */
