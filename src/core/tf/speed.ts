@@ -32,7 +32,7 @@ export interface SpeedPatchReport {
   sumGradientFill: boolean;
   /** The gradient of Mean does the same, for the losses' means over the batch. */
   meanGradientFill: boolean;
-  /** The wasm Identity kernel (tf.clone, the tape's saved inputs) shares memory instead of copying it. */
+  /** The wasm Identity kernel (tf.clone, the tape's saved inputs) and Cast to the same dtype share memory instead of copying it. */
   wasmIdentityShare: boolean;
   /** float32 products whose B has a multiple of 8 columns run in the kernel of small-matmul.wat, not XNNPACK. */
   wasmMatMulKernel: boolean;
@@ -269,16 +269,24 @@ function patchWasmMatMulKernel(): boolean {
  * Replaces the wasm Identity kernel, which copies its input, by one that shares the
  * input's memory and counts a reference, as the cpu backend's Identity does. The tape
  * clones every input it saves for the backward pass through Identity: 51 copies in a bag
- * student step. Code that writes a tensor in place calls makeExclusive (tf/kernels.ts) first.
+ * student step. Cast to the input's own dtype, which the gradients of Mul and Sub call on
+ * both inputs (208 times in a BiLSTM step on 12 tokens), shares the same way. Code that
+ * writes a tensor in place calls makeExclusive (tf/kernels.ts) first.
  */
 function patchWasmIdentity(): boolean {
-  return replaceWasmKernel(tf.Identity, (args, fallback) => {
-    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-    const backend = args.backend as tf.KernelBackend & { incRef?(dataId: tf.DataId): void };
-    if (x.dtype === 'string' || backend.incRef === undefined) return fallback(args);
+  const share = (x: tf.TensorInfo, kernelBackend: unknown): tf.TensorInfo | undefined => {
+    const backend = kernelBackend as { incRef?(dataId: tf.DataId): void };
+    if (x.dtype === 'string' || backend.incRef === undefined) return undefined;
     backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+  const identity = replaceWasmKernel(tf.Identity, (args, fallback) => share((args.inputs as unknown as { x: tf.TensorInfo }).x, args.backend) ?? fallback(args));
+  const cast = replaceWasmKernel(tf.Cast, (args, fallback) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    if (x.dtype !== (args.attrs as unknown as tf.CastAttrs).dtype) return fallback(args);
+    return share(x, args.backend) ?? fallback(args);
   });
+  return identity && cast;
 }
 
 /**
