@@ -2,6 +2,7 @@
 // the defaults, the JSON schema that validates a config (CLI flags, config files,
 // VS Code settings) and, later, the settings contributed by the extension.
 import Ajv from 'ajv';
+import leven from 'leven';
 import { parseLabelMap } from './teachers/labelMapping';
 import { parseTeacherModels } from './teachers/ensemble';
 
@@ -303,7 +304,11 @@ function validateConfig(config: unknown): void {
     const spec = SETTINGS.find((s) => `${s.section}.${s.key}` === path);
     const value = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], config);
     if (error.keyword === 'additionalProperties') {
-      return `unknown setting "${path === '(root)' ? '' : path + '.'}${String(error.params.additionalProperty)}"`;
+      const prefix = path === '(root)' ? '' : `${path}.`;
+      const name = String(error.params.additionalProperty);
+      const known = path === '(root)' ? [...new Set(SETTINGS.map((s) => s.section))] : SETTINGS.filter((s) => s.section === path).map((s) => s.key);
+      const suggestion = closestName(name, known);
+      return `unknown setting "${prefix}${name}"${suggestion ? `; did you mean "${prefix}${suggestion}"?` : ''}`;
     }
     if (error.keyword === 'required') return `missing setting "${path === '(root)' ? '' : path + '.'}${String(error.params.missingProperty)}"`;
     const allowed = spec?.enum
@@ -314,6 +319,17 @@ function validateConfig(config: unknown): void {
     return `${path} = ${JSON.stringify(value)} is invalid: expected ${allowed}`;
   });
   throw new ConfigError(`Invalid settings:\n  ${[...new Set(lines)].join('\n  ')}`);
+}
+
+/** Returns the name in `known` closest to a misspelt `name`, or undefined when none is close (at most 2 edits, or a third of its length). */
+function closestName(name: string, known: string[]): string | undefined {
+  const limit = Math.max(2, Math.floor(name.length / 3));
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = leven(name.toLowerCase(), candidate.toLowerCase());
+    if (distance <= limit && (best === undefined || distance < best.distance)) best = { candidate, distance };
+  }
+  return best?.candidate;
 }
 
 function checkDependencies(config: DistillConfig): void {
