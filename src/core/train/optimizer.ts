@@ -64,9 +64,9 @@ type GradientList = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 const rowGradientRows = new WeakMap<tf.Tensor, Int32Array>();
 
 /**
- * tfjs Adam whose update runs as the wasm SIMD kernel of lazy-adam.wat, in place, one pass
- * over each variable instead of a dozen tensor ops: the same bits as tfjs Adam. Off the
- * wasm backend, or without wasm SIMD, it is tfjs Adam.
+ * tfjs Adam whose update runs as the wasm SIMD kernel of lazy-adam.wat, one pass over each
+ * variable instead of a dozen tensor ops, with the same bits as tfjs Adam. The moments
+ * change in place. Off the wasm backend, or without wasm SIMD, it is tfjs Adam.
  */
 export class KernelAdamOptimizer extends tf.AdamOptimizer {
   constructor(learningRate: number) {
@@ -78,8 +78,8 @@ export class KernelAdamOptimizer extends tf.AdamOptimizer {
   }
 
   /**
-   * Updates every variable with a gradient in place, as tfjs Adam's applyGradients would,
-   * then advances β1^t, β2^t and the step count. `rowsOf` gives the rows of a lazily
+   * Updates every variable with a gradient as tfjs Adam's applyGradients would, then
+   * advances β1^t, β2^t and the step count. `rowsOf` gives the rows of a lazily
    * updated table's row gradient. Returns false, having changed nothing, where the kernel
    * cannot run.
    */
