@@ -235,3 +235,55 @@ for (const kind of Object.keys(TINY)) {
     student.dispose();
   });
 }
+
+/** Runs `f` with the fused losses on (`true`) or off (SD_SPEED_KERNELS=0). */
+function withFusedLosses(fused, f) {
+  const before = process.env.SD_SPEED_KERNELS;
+  process.env.SD_SPEED_KERNELS = fused ? '1' : '0';
+  try {
+    return f();
+  } finally {
+    if (before === undefined) delete process.env.SD_SPEED_KERNELS;
+    else process.env.SD_SPEED_KERNELS = before;
+  }
+}
+
+for (const backend of ['wasm', 'cpu']) {
+  test(`fused CE and KD match tensor ops (${backend})`, async () => {
+    await selectBackend(backend);
+    // Logits from ±0.1 to ±60, so one row's exponentials span many magnitudes.
+    const rows = 37;
+    const classes = 5;
+    const values = (seed, scale) => Array.from({ length: rows * classes }, (_, i) => scale * Math.sin(seed * 31 + i * 7.3));
+    const student = tf.tensor2d(values(1, 6), [rows, classes]);
+    const teacher = tf.tensor2d(values(2, 60), [rows, classes]);
+    const labels = tf.tensor1d(Array.from({ length: rows }, (_, i) => (i * 3) % classes), 'int32');
+    for (const temperature of [1, 2, 4]) {
+      // The loss of a KD step: a weighted sum, so dy of each loss is not 1.
+      const objective = (x) => tf.add(tf.mul(crossEntropy(x, labels), 0.3), kdLoss(x, teacher, temperature));
+      const lossAndGradient = (fused) =>
+        withFusedLosses(fused, () => {
+          const { value, grad } = tf.valueAndGrad(objective)(student);
+          const result = { loss: value.dataSync()[0], gradient: Array.from(grad.dataSync()) };
+          tf.dispose([value, grad]);
+          return result;
+        });
+      const reference = lossAndGradient(false);
+      const fused = lossAndGradient(true);
+      assert.ok(Math.abs(fused.loss - reference.loss) <= 1e-5 * Math.max(1, Math.abs(reference.loss)), `T=${temperature}: loss ${fused.loss} against ${reference.loss}`);
+      const worst = Math.max(...fused.gradient.map((g, i) => Math.abs(g - reference.gradient[i])));
+      assert.ok(worst <= 1e-6, `T=${temperature}: gradient differs by ${worst}`);
+    }
+    tf.dispose([student, teacher, labels]);
+    await selectBackend('cpu');
+  });
+}
+
+test('fused CE rejects labels outside the classes', async () => {
+  await selectBackend('wasm');
+  const logits = tf.zeros([2, 3]);
+  const labels = tf.tensor1d([0, 3], 'int32');
+  assert.throws(() => crossEntropy(logits, labels), /Invalid label index 3: the logits have 3 classes/);
+  tf.dispose([logits, labels]);
+  await selectBackend('cpu');
+});

@@ -2,9 +2,11 @@
 // averaged over the batch, and every teacher or student output enters as logits.
 import type { TaskKind } from '../types';
 import { tf } from '../tf';
+import { speedKernelsEnabled } from '../tf/kernels';
 
 /** Cross-entropy against gold class indices. `labels`: int32 [batch]. */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  if (fusedLossesApply()) return fusedCrossEntropy(logits, labels);
   return tf.tidy(() => {
     const oneHot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]);
     return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
@@ -23,6 +25,7 @@ export function crossEntropySoft(logits: tf.Tensor2D, targetProbs: tf.Tensor2D):
  */
 export function kdLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, temperature: number): tf.Scalar {
   checkTemperature(temperature);
+  if (fusedLossesApply()) return fusedKdLoss(studentLogits, teacherLogits, temperature);
   return tf.tidy(() => {
     const teacherLog = tf.logSoftmax(tf.div(teacherLogits, temperature));
     const studentLog = tf.logSoftmax(tf.div(studentLogits, temperature));
@@ -121,6 +124,87 @@ export function scheduleValue(schedule: Schedule, progress: number): number {
   const clamped = Math.min(1, Math.max(0, Number.isFinite(progress) ? progress : 0));
   const end = schedule.end ?? schedule.start;
   return schedule.start + (end - schedule.start) * clamped;
+}
+
+/**
+ * Tells whether crossEntropy and kdLoss compute in JavaScript: on the wasm and cpu backends,
+ * whose tensors JavaScript reads without a GPU round trip, unless SD_SPEED_KERNELS=0. The
+ * logits of a batch are a few hundred numbers, and the dozen tensor ops of each loss and
+ * their gradients cost more in kernel calls than in arithmetic (about a quarter of a bag
+ * student step on SST-2 lengths).
+ */
+function fusedLossesApply(): boolean {
+  const backend = tf.getBackend();
+  return (backend === 'wasm' || backend === 'cpu') && speedKernelsEnabled();
+}
+
+/** Returns log-softmax of `values` [rows, classes] / `temperature` per row, in float64. */
+function logSoftmaxRows(values: Float32Array | Int32Array | Uint8Array, rows: number, classes: number, temperature = 1): Float64Array {
+  const out = new Float64Array(rows * classes);
+  for (let r = 0; r < rows; r++) {
+    const at = r * classes;
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) max = Math.max(max, values[at + c] / temperature);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(values[at + c] / temperature - max);
+    const logSum = max + Math.log(sum);
+    for (let c = 0; c < classes; c++) out[at + c] = values[at + c] / temperature - logSum;
+  }
+  return out;
+}
+
+/** Wraps a loss of `logits` whose gradient with respect to them is `gradient` (for dy = 1) as a tensor op. */
+function fusedLoss(logits: tf.Tensor2D, compute: (values: Float32Array) => { loss: number; gradient: Float32Array }): tf.Scalar {
+  const op = tf.customGrad(((x: tf.Tensor) => {
+    const { loss, gradient } = compute(x.dataSync() as Float32Array);
+    return {
+      value: tf.scalar(loss),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+        const scale = (Array.isArray(dy) ? dy[0] : dy).dataSync()[0];
+        return tf.tensor2d(scale === 1 ? gradient : gradient.map((g) => g * scale), x.shape as [number, number]);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(logits) as tf.Scalar;
+}
+
+/** Computes crossEntropy in float64 JavaScript: mean(logsumexp(x) − x[label]), gradient (softmax − one-hot) / rows. */
+function fusedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  const [rows, classes] = logits.shape;
+  const gold = labels.dataSync();
+  for (const label of gold) {
+    if (!(Number.isInteger(label) && label >= 0 && label < classes)) throw new RangeError(`Invalid label index ${label}: the logits have ${classes} classes (0 to ${classes - 1}).`);
+  }
+  return fusedLoss(logits, (values) => {
+    const logProbs = logSoftmaxRows(values, rows, classes);
+    const gradient = new Float32Array(rows * classes);
+    let total = 0;
+    for (let r = 0; r < rows; r++) {
+      total -= logProbs[r * classes + gold[r]];
+      for (let c = 0; c < classes; c++) gradient[r * classes + c] = (Math.exp(logProbs[r * classes + c]) - (c === gold[r] ? 1 : 0)) / rows;
+    }
+    return { loss: total / rows, gradient };
+  });
+}
+
+/** Computes kdLoss in float64 JavaScript: T² · mean KL(p_t ‖ p_s), gradient T · (p_s − p_t) / rows. */
+function fusedKdLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, temperature: number): tf.Scalar {
+  const [rows, classes] = studentLogits.shape;
+  if (teacherLogits.shape[0] !== rows || teacherLogits.shape[1] !== classes) {
+    throw new Error(`kdLoss needs teacher logits of the student's shape [${rows}, ${classes}], not [${teacherLogits.shape.join(', ')}].`);
+  }
+  const teacherLog = logSoftmaxRows(teacherLogits.dataSync(), rows, classes, temperature);
+  return fusedLoss(studentLogits, (values) => {
+    const studentLog = logSoftmaxRows(values, rows, classes, temperature);
+    const gradient = new Float32Array(rows * classes);
+    let total = 0;
+    for (let i = 0; i < rows * classes; i++) {
+      const teacherProb = Math.exp(teacherLog[i]);
+      total += teacherProb * (teacherLog[i] - studentLog[i]);
+      gradient[i] = (temperature * (Math.exp(studentLog[i]) - teacherProb)) / rows;
+    }
+    return { loss: (temperature * temperature * total) / rows, gradient };
+  });
 }
 
 function checkTemperature(temperature: number): void {
