@@ -188,6 +188,21 @@ describe('inspect', () => {
     assertNoStackTrace(stderr);
   });
 
+  test('wrong delimiter exits 3 naming the right one', async () => {
+    const { code, stdout } = await runCli(['inspect', samplePath, '--delimiter', ';']);
+    assert.equal(code, 3);
+    assert.match(stdout, /error: --delimiter ";" leaves every row in one column, but each of the first \d+ lines splits into 2 columns at ","\./);
+    assert.match(stdout, /Pass --delimiter ",", or leave --delimiter out/);
+  });
+
+  test('one-column text with commas is not a wrong delimiter', async () => {
+    const file = join(temp.dir, 'sentences.txt');
+    writeFileSync(file, 'Good food, slow service, nice view\nToo loud, but cheap\nFine, I guess\n');
+    const { stdout } = await runCli(['inspect', file, '--delimiter', '|', '--json']);
+    const info = JSON.parse(stdout);
+    assert.deepEqual(info.problems.filter((problem) => problem.message.startsWith('--delimiter')), []);
+  });
+
   test('missing file exits 3 without stack', async () => {
     const missing = join(temp.dir, 'no-such-file.csv');
     const { code, stderr } = await runCli(['inspect', missing]);

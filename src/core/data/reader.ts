@@ -212,6 +212,45 @@ export async function* streamRecords(path: string, options: ReadDatasetOptions =
   }
 }
 
+/** Delimiters that a file split into one column by --delimiter is checked for. */
+const OTHER_DELIMITERS = [',', '\t', ';', '|'];
+
+/**
+ * Reports a --delimiter that leaves a file in one column while another common delimiter
+ * occurs equally often, outside double quotes, in each of its first lines (the header
+ * included), such as --delimiter ";" on a comma-separated file. Each record is then one
+ * whole line, with no label column. Sentences with commas vary in their count, so a
+ * one-column text file does not trigger it.
+ */
+function wrongDelimiter(plan: ReadPlan, records: ParsedRecord[]): DataProblem | undefined {
+  const given = plan.options.delimiter;
+  if (given === undefined || plan.layout === undefined || plan.columns.length !== 1 || records.length < 2) return undefined;
+  const lines = [...(plan.header ? [plan.columns[0]] : []), ...records.map((record) => record.text)];
+  const found = OTHER_DELIMITERS.find((candidate) => {
+    if (candidate === given) return false;
+    const counts = lines.map((line) => countOutsideQuotes(line, candidate));
+    return counts[0] > 0 && counts.every((count) => count === counts[0]);
+  });
+  if (found === undefined) return undefined;
+  return {
+    severity: 'error',
+    file: plan.file,
+    message: `--delimiter ${JSON.stringify(given)} leaves every row in one column, but each of the first ${lines.length} lines splits into ${countOutsideQuotes(lines[0], found) + 1} columns at ${JSON.stringify(found)}.`,
+    hint: `Pass --delimiter ${JSON.stringify(found)}, or leave --delimiter out so that it is detected.`,
+  };
+}
+
+/** Counts `delimiter` in `line` outside double-quoted fields. */
+function countOutsideQuotes(line: string, delimiter: string): number {
+  let count = 0;
+  let quoted = false;
+  for (const character of line) {
+    if (character === '"') quoted = !quoted;
+    else if (character === delimiter && !quoted) count++;
+  }
+  return count;
+}
+
 /**
  * Detects how a file is laid out and summarises its records. Row-level problems are
  * reported, not raised. A DataError means the file cannot be read at all (missing, empty, binary)
@@ -256,6 +295,8 @@ export async function inspectDataset(path: string, options: ReadOptions = {}): P
     problems.push({ severity: 'error', file: plan.file, message: `${rowProblems.length - MAX_LISTED_PROBLEMS} more invalid record(s) are not listed.`, hint: 'Read the file with --lenient to get the full list.' });
   }
   problems.push(...checks.problems());
+  const delimiterProblem = wrongDelimiter(plan, firstRecords);
+  if (delimiterProblem) problems.push(delimiterProblem);
 
   const kinds = checksLabelKinds(plan, {}) ? mixedLabelKinds(tokenCounts.keys()) : undefined;
   if (kinds) problems.push(toProblem(mixedLabelsError(plan, kinds, kindLines)));
