@@ -223,11 +223,11 @@ const OTHER_DELIMITERS = [',', '\t', ';', '|'];
  * one-column text file does not trigger it.
  */
 function wrongDelimiter(plan: ReadPlan, records: ParsedRecord[]): DataProblem | undefined {
-  const given = plan.options.delimiter;
-  if (given === undefined || plan.layout === undefined || plan.columns.length !== 1 || records.length < 2) return undefined;
+  const requested = plan.options.delimiter;
+  if (requested === undefined || plan.layout === undefined || plan.columns.length !== 1 || records.length < 2) return undefined;
   const lines = [...(plan.header ? [plan.columns[0]] : []), ...records.map((record) => record.text)];
   const found = OTHER_DELIMITERS.find((candidate) => {
-    if (candidate === given) return false;
+    if (candidate === requested) return false;
     const counts = lines.map((line) => countOutsideQuotes(line, candidate));
     return counts[0] > 0 && counts.every((count) => count === counts[0]);
   });
@@ -235,7 +235,7 @@ function wrongDelimiter(plan: ReadPlan, records: ParsedRecord[]): DataProblem | 
   return {
     severity: 'error',
     file: plan.file,
-    message: `--delimiter ${JSON.stringify(given)} leaves every row in one column, but each of the first ${lines.length} lines splits into ${countOutsideQuotes(lines[0], found) + 1} columns at ${JSON.stringify(found)}.`,
+    message: `--delimiter ${JSON.stringify(requested)} leaves every row in one column, but each of the first ${lines.length} lines splits into ${countOutsideQuotes(lines[0], found) + 1} columns at ${JSON.stringify(found)}.`,
     hint: `Pass --delimiter ${JSON.stringify(found)}, or leave --delimiter out so that it is detected.`,
   };
 }

@@ -3,7 +3,7 @@
 // write tensors where they are, without copies.
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Whether SD_SPEED_KERNELS leaves the speed patches on (the default); `0` or `off` turns them off. */
+/** Tells whether SD_SPEED_KERNELS leaves the speed patches and kernels on (the default); `0` or `off` turns them off. */
 export function speedKernelsEnabled(): boolean {
   const value = process.env.SD_SPEED_KERNELS;
   return value === undefined || !['0', 'off', 'false'].includes(value.toLowerCase());

@@ -77,21 +77,14 @@ function patchWasmBatchMatMul(): boolean {
   if (stock[PATCH_MARKER]) return true;
   const stockKernelFunc = stock.kernelFunc;
 
-  const transposeLastTwo = (x: tf.TensorInfo, backend: unknown): tf.TensorInfo => {
-    const perm = x.shape.map((_, i) => i);
-    const last = perm.length - 1;
-    [perm[last - 1], perm[last]] = [perm[last], perm[last - 1]];
-    return transposeKernel.kernelFunc({ inputs: { x }, backend: backend as tf.KernelBackend, attrs: { perm } }) as tf.TensorInfo;
-  };
-
   const patched: tf.KernelConfig & Marked = {
     ...stock,
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
       if (!transposeA && !transposeB) return stockKernelFunc({ inputs, backend, attrs });
       const { a, b } = inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const aPlain = transposeA ? transposeLastTwo(a, backend) : a;
-      const bPlain = transposeB ? transposeLastTwo(b, backend) : b;
+      const aPlain = transposeA ? transposeLastTwo(a, backend as tf.KernelBackend) : a;
+      const bPlain = transposeB ? transposeLastTwo(b, backend as tf.KernelBackend) : b;
       try {
         return stockKernelFunc({
           inputs: { a: aPlain, b: bPlain },
@@ -110,4 +103,15 @@ function patchWasmBatchMatMul(): boolean {
   tf.unregisterKernel(tf.BatchMatMul, 'wasm');
   tf.registerKernel(patched);
   return true;
+}
+
+/**
+ * Swaps the last two axes of `x` with the wasm Transpose kernel, inside a kernel of
+ * `backend`: the result is kernel-internal, so the caller disposes its data.
+ */
+export function transposeLastTwo(x: tf.TensorInfo, backend: tf.KernelBackend): tf.TensorInfo {
+  const perm = x.shape.map((_, i) => i);
+  const last = perm.length - 1;
+  [perm[last - 1], perm[last]] = [perm[last], perm[last - 1]];
+  return tf.getKernel(tf.Transpose, 'wasm')!.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
 }

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Importing the wasm backend registers its kernels; the patch wraps the registered one.
 import '@tensorflow/tfjs-backend-wasm';
 import { speedKernelsEnabled, wasmKernels } from './kernels';
+import { transposeLastTwo } from './patches';
 import { SMALL_MATMUL_WASM } from './small-matmul-wasm';
 
 export { speedKernelsEnabled } from './kernels';
@@ -220,12 +221,6 @@ function patchWasmMatMulKernel(): boolean {
   const transposeKernel = tf.getKernel(tf.Transpose, 'wasm');
   if (transposeKernel === undefined) return false;
   const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
-  const transposeLastTwo = (x: tf.TensorInfo, backend: tf.KernelBackend): tf.TensorInfo => {
-    const perm = x.shape.map((_, i) => i);
-    const last = perm.length - 1;
-    [perm[last - 1], perm[last]] = [perm[last], perm[last - 1]];
-    return transposeKernel.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
-  };
 
   return replaceWasmKernel(tf.BatchMatMul, (args, fallback) => {
     const kernel = wasmKernels(SMALL_MATMUL_WASM)?.matmul as MatMulKernel | undefined;
@@ -343,24 +338,7 @@ function patchWasmSlice(): boolean {
  * wasm Fill kernel, so the product is the same. tf.broadcastTo was 2.5x slower on wasm.
  */
 function patchSumGradient(): boolean {
-  const stock = tf.getGradient(tf.Sum) as (tf.GradConfig & Marked) | undefined;
-  if (stock === undefined) return false;
-  if (stock[SPEED_MARKER]) return true;
-  const patched: tf.GradConfig & Marked = {
-    kernelName: tf.Sum,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const expanded = [...x.shape];
-      for (const axis of tf.util.parseAxisParam((attrs as unknown as tf.SumAttrs).axis, x.shape)) expanded[axis] = 1;
-      const gradient = Array.isArray(dy) ? dy[0] : dy;
-      return { x: () => tf.mul(tf.reshape(gradient, expanded), tf.fill(x.shape, 1, 'float32')) };
-    },
-  };
-  patched[SPEED_MARKER] = true;
-  tf.registerGradient(patched);
-  gradientSwaps.push({ before: stock, after: patched });
-  return true;
+  return replaceGradient(tf.Sum, (dy, x, attrs) => broadcastToInput(dy, x, (attrs as unknown as tf.SumAttrs).axis).product);
 }
 
 /**
@@ -369,24 +347,40 @@ function patchSumGradient(): boolean {
  * 768-wide teacher features. The same product and division, with the ones from Fill.
  */
 function patchMeanGradient(): boolean {
-  const stock = tf.getGradient(tf.Mean) as (tf.GradConfig & Marked) | undefined;
+  return replaceGradient(tf.Mean, (dy, x, attrs) => {
+    const { product, reduceSize } = broadcastToInput(dy, x, (attrs as unknown as tf.MeanAttrs).axis);
+    return tf.div(product, reduceSize);
+  });
+}
+
+/**
+ * Broadcasts the gradient `dy` of a reduction of `x` over `axis` back to `x`'s shape as
+ * the stock Sum and Mean gradients do, reshaped dy times a ones tensor, with the ones
+ * from the wasm Fill kernel. Returns the product and the number of reduced elements.
+ */
+function broadcastToInput(dy: tf.Tensor, x: tf.Tensor, axis: number | number[]): { product: tf.Tensor; reduceSize: number } {
+  const expanded = [...x.shape];
+  let reduceSize = 1;
+  for (const at of tf.util.parseAxisParam(axis, x.shape)) {
+    expanded[at] = 1;
+    reduceSize *= x.shape[at];
+  }
+  return { product: tf.mul(tf.reshape(dy, expanded), tf.fill(x.shape, 1, 'float32')), reduceSize };
+}
+
+/**
+ * Registers `gradient` (of the kernel's dy, its saved input x and its attributes) as the
+ * gradient of the one-input kernel `kernelName`, once, and keeps the stock one for
+ * setSpeedPatchesActive. Returns false where tfjs has no gradient for it.
+ */
+function replaceGradient(kernelName: string, gradient: (dy: tf.Tensor, x: tf.Tensor, attrs: tf.NamedAttrMap) => tf.Tensor): boolean {
+  const stock = tf.getGradient(kernelName) as (tf.GradConfig & Marked) | undefined;
   if (stock === undefined) return false;
   if (stock[SPEED_MARKER]) return true;
   const patched: tf.GradConfig & Marked = {
-    kernelName: tf.Mean,
+    kernelName,
     inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const axes = tf.util.parseAxisParam((attrs as unknown as tf.MeanAttrs).axis, x.shape);
-      const expanded = [...x.shape];
-      let reduceSize = 1;
-      for (const axis of axes) {
-        expanded[axis] = 1;
-        reduceSize *= x.shape[axis];
-      }
-      const gradient = Array.isArray(dy) ? dy[0] : dy;
-      return { x: () => tf.div(tf.mul(tf.reshape(gradient, expanded), tf.fill(x.shape, 1, 'float32')), reduceSize) };
-    },
+    gradFunc: (dy, saved, attrs) => ({ x: () => gradient(Array.isArray(dy) ? dy[0] : dy, saved[0], attrs) }),
   };
   patched[SPEED_MARKER] = true;
   tf.registerGradient(patched);
@@ -429,11 +423,8 @@ function patchWasmMatMulFlip(): boolean {
         backend,
         attrs: { ...attrs, transposeA: !transposeB, transposeB: !transposeA },
       }) as tf.TensorInfo;
-      const perm = flipped.shape.map((_, i) => i);
-      const last = perm.length - 1;
-      [perm[last - 1], perm[last]] = [perm[last], perm[last - 1]];
       try {
-        return transposeKernel.kernelFunc({ inputs: { x: flipped }, backend, attrs: { perm } });
+        return transposeLastTwo(flipped, backend as tf.KernelBackend);
       } finally {
         (backend as tf.KernelBackend).disposeData(flipped.dataId);
       }
