@@ -1,6 +1,7 @@
 import { tf } from '../tf';
 import { StudentBase, dense, embedMasked } from './base';
 import { paddingSpeed } from './padding';
+import { fusedLstmApplies, lstmRecurrence } from './lstm-recurrence';
 import { gatherRows } from './rows';
 import type { StudentConfig, StudentOutput } from './types';
 
@@ -56,7 +57,8 @@ export class BiLstmStudent extends StudentBase {
     const units = this.units;
     const { embedded, mask } = embedMasked(this.embedding, ids);
     const idValues = paddingSpeed.skipPadding ? (ids.dataSync() as Int32Array) : undefined;
-    if (idValues?.includes(0)) {
+    // The fused recurrence runs full batches packed too: their steps keep every row.
+    if (idValues && (idValues.includes(0) || fusedLstmApplies())) {
       const packing = packRows(idValues, batch, time);
       // A batch of empty rows has no step to run, and the padded path handles it.
       if (packing.steps.length > 0) return this.head(this.forwardPacked(embedded, packing), dropoutSeed);
@@ -106,6 +108,19 @@ export class BiLstmStudent extends StudentBase {
     const flat = tf.reshape(embedded, [batch * time, dim]) as tf.Tensor2D;
     const projected = dense(gatherRows(flat, tokens), this.inputKernel, this.lstmBias);
     const [forwardInputs, backwardInputs] = tf.split(projected, 2, 1);
+    // Rows without a real token keep zero states in both directions.
+    const empty = batch - steps[0];
+    if (fusedLstmApplies()) {
+      let sorted = tf.concat(
+        [
+          lstmRecurrence(forwardInputs as tf.Tensor2D, this.forwardRecurrent, steps, steps[0], false),
+          lstmRecurrence(backwardInputs as tf.Tensor2D, this.backwardRecurrent, steps, steps[0], true),
+        ],
+        1,
+      ) as tf.Tensor2D;
+      if (empty > 0) sorted = tf.concat([sorted, tf.zeros([empty, 2 * units])], 0) as tf.Tensor2D;
+      return gatherRows(sorted, inverse);
+    }
     const length = steps.length;
     const forwardSteps = length === 1 ? [forwardInputs] : (tf.split(forwardInputs, steps, 0) as tf.Tensor2D[]);
     const backwardSteps = length === 1 ? [backwardInputs] : (tf.split(backwardInputs, steps, 0) as tf.Tensor2D[]);
@@ -134,8 +149,6 @@ export class BiLstmStudent extends StudentBase {
       back = this.packedStep(backwardSteps[t] as tf.Tensor2D, back, this.backwardRecurrent);
     }
 
-    // Rows without a real token keep zero states in both directions.
-    const empty = batch - steps[0];
     let sorted = tf.concat([forwardFinal, back.h], 1) as tf.Tensor2D;
     if (empty > 0) sorted = tf.concat([sorted, tf.zeros([empty, 2 * units])], 0) as tf.Tensor2D;
     return gatherRows(sorted, inverse);
