@@ -38,11 +38,11 @@ function referenceRecurrence(inputs, kernel, steps, rows, reverse) {
   return h;
 }
 
-for (const backend of ['wasm', 'cpu']) {
-  test(`lstmRecurrence matches tensor-op steps (${backend})`, async () => {
+// 8 units run the element-wise part in the wasm SIMD kernel, 5 units (not a multiple of 4) in JavaScript.
+for (const [backend, units] of [['wasm', 8], ['wasm', 5], ['cpu', 8], ['cpu', 5]]) {
+  test(`lstmRecurrence matches tensor-op steps (${backend}, ${units} units)`, async () => {
     await selectBackend(backend);
     assert.equal(fusedLstmApplies(), true);
-    const units = 5;
     const rows = 6;
     // Falling (rows ending), rising (rows starting), an empty step, and a step of one row.
     const cases = [
@@ -95,13 +95,14 @@ for (const backend of ['wasm', 'cpu']) {
       [5, 9, 14],
       [7, 1, 2],
     ];
-    const saved = { fused: lstmSpeed.fused, skipPadding: paddingSpeed.skipPadding };
+    const saved = { ...lstmSpeed, skipPadding: paddingSpeed.skipPadding };
     try {
       for (const rows of [ragged, full]) {
         const ids = tf.tensor2d(rows, undefined, 'int32');
         const labels = tf.tensor1d(rows.map((_, i) => i % 3), 'int32');
-        const run = (fused, skipPadding) => {
+        const run = (fused, skipPadding, simd = true) => {
           lstmSpeed.fused = fused;
+          lstmSpeed.simd = simd;
           paddingSpeed.skipPadding = skipPadding;
           const { value, grads } = tf.variableGrads(() => crossEntropy(student.apply(ids, true, { dropoutSeed: 2 }).logits, labels), student.variables);
           const result = { loss: value.dataSync()[0], grads: Object.fromEntries(Object.entries(grads).map(([name, grad]) => [name, grad.dataSync()])) };
@@ -109,7 +110,12 @@ for (const backend of ['wasm', 'cpu']) {
           return result;
         };
         const fused = run(true, true);
-        for (const [name, reference] of [['packed tensor ops', run(false, true)], ['padded tensor ops', run(false, false)]]) {
+        const references = [
+          ['fused, JavaScript cell', run(true, true, false)],
+          ['packed tensor ops', run(false, true)],
+          ['padded tensor ops', run(false, false)],
+        ];
+        for (const [name, reference] of references) {
           assert.ok(Math.abs(fused.loss - reference.loss) <= 1e-6, `${rows.length} rows, ${name}: loss ${fused.loss} against ${reference.loss}`);
           for (const [variable, values] of Object.entries(reference.grads)) {
             const worst = worstDifference(fused.grads[variable], values);
@@ -119,7 +125,7 @@ for (const backend of ['wasm', 'cpu']) {
         tf.dispose([ids, labels]);
       }
     } finally {
-      Object.assign(lstmSpeed, { fused: saved.fused });
+      Object.assign(lstmSpeed, { fused: saved.fused, simd: saved.simd });
       paddingSpeed.skipPadding = saved.skipPadding;
       student.dispose();
     }
