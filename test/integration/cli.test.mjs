@@ -195,6 +195,14 @@ describe('inspect', () => {
     assert.match(stdout, /Pass --delimiter ",", or leave --delimiter out/);
   });
 
+  test('train with wrong delimiter exits 3', async () => {
+    const { code, stderr } = await runCli(['train', '--train', samplePath, '--delimiter', ';', '--epochs', '1', '--out', join(temp.dir, 'runs-wrong-delimiter')]);
+    assert.equal(code, 3);
+    assert.match(stderr, /--delimiter ";" leaves every row in one column, but each of the first \d+ lines splits into 2 columns at ","\./);
+    assert.doesNotMatch(stderr, /only one label/);
+    assertNoStackTrace(stderr);
+  });
+
   test('one-column text with commas is not a wrong delimiter', async () => {
     const file = join(temp.dir, 'sentences.txt');
     writeFileSync(file, 'Good food, slow service, nice view\nToo loud, but cheap\nFine, I guess\n');

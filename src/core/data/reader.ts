@@ -145,6 +145,9 @@ export async function readDataset(path: string, options: ReadDatasetOptions = {}
     }
   }
   if (records.length === 0) throw noRecordsError(plan, skipped.length);
+  // Otherwise a file split into one column at the wrong delimiter fails later, at a check that does not name it.
+  const delimiterProblem = wrongDelimiter(plan, records.slice(0, PREVIEW_SIZE));
+  if (delimiterProblem) throw new DataError(delimiterProblem.message, plan.file, undefined, undefined, delimiterProblem.hint);
   const kinds = checksLabelKinds(plan, options) ? mixedLabelKinds(tokens) : undefined;
   if (kinds) {
     const firstLine: { integer?: number; word?: number } = {};
@@ -318,7 +321,7 @@ export async function inspectDataset(path: string, options: ReadOptions = {}): P
       severity: 'warning',
       file: plan.file,
       message: `Every row has the label "${present[0].label}"; a classifier needs at least two labels, so this file alone cannot train one.`,
-      hint: plan.fixedLabel !== undefined ? 'Files such as rt-polarity.pos and rt-polarity.neg hold one label each: join them into one file, or use a folder with one subfolder per label.' : 'Check the label column (--label-column).',
+      hint: plan.fixedLabel !== undefined ? 'Files such as rt-polarity.pos and rt-polarity.neg contain one label each: pass the folder that contains them all, or join them into one file.' : 'Check the label column (--label-column).',
     });
   }
   const preview: Example[] = [];
