@@ -1,6 +1,6 @@
 // Dataset readers on tiny fixtures: every format, encoding, line ending and error path.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import iconv from 'iconv-lite';
@@ -166,6 +166,33 @@ test('folder with one subfolder per label', async () => {
   assert.deepEqual(texts(dataset), ['Terrible room.', 'Noisy and dirty.', 'Clean and quiet.', 'Good breakfast.', 'Friendly staff,\nnice view.']);
   assert.ok(dataset.examples.every((example) => example.source.line === 1));
   assert.ok(dataset.examples[4].source.file.endsWith(join('pos', 'pos.10.txt')));
+});
+
+test('folder with one file per label', async () => {
+  const folder = join(temp.dir, 'label-files');
+  mkdirSync(folder);
+  writeFileSync(join(folder, 'reviews.pos'), 'Clean and quiet.\nGood breakfast.\n');
+  writeFileSync(join(folder, 'reviews.neg'), 'Terrible room.\n');
+  // Left out: a document, a data file, and a file whose stem no other file shares.
+  writeFileSync(join(folder, 'README.md'), '# Reviews\n');
+  writeFileSync(join(folder, 'extra.csv'), 'text,label\nx,pos\n');
+  writeFileSync(join(folder, 'notes.old'), 'draft\n');
+  const dataset = await readDataset(folder);
+  assert.equal(dataset.info.format, 'folder');
+  assert.deepEqual(dataset.labelSpace.names, ['neg', 'pos']);
+  assert.deepEqual(texts(dataset), ['Terrible room.', 'Clean and quiet.', 'Good breakfast.']);
+  assert.deepEqual(lines(dataset), [1, 1, 2]);
+  assert.ok(dataset.examples[2].source.file.endsWith('reviews.pos'));
+});
+
+test('folder without labelled texts names both layouts', async () => {
+  const folder = join(temp.dir, 'no-labels');
+  mkdirSync(folder);
+  writeFileSync(join(folder, 'train.csv'), 'text,label\nx,pos\n');
+  writeFileSync(join(folder, 'only.pos'), 'Fine.\n');
+  const error = await readError(readDataset(folder));
+  assert.match(error.message, /no label subfolders with text files and no files named by label/);
+  assert.match(error.hint, /reviews\.pos, reviews\.neg/);
 });
 
 test('lines file takes its label from the name', async () => {

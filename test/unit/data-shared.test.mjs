@@ -24,6 +24,7 @@ const cases = [
   ['sst5/stsa.fine.train', 8544, { 0: 1092, 1: 2218, 2: 1624, 3: 2322, 4: 1288 }],
   ['rt_polarity/rt-polarity.pos', 5331, { pos: 5331 }],
   ['rt_polarity/rt-polarity.neg', 5331, { neg: 5331 }],
+  ['rt_polarity', 10662, { neg: 5331, pos: 5331 }],
   ['uci_sentiment_labelled/imdb_labelled.txt', 1000, { 0: 500, 1: 500 }],
   ['twitter_airline_sentiment/Tweets.csv', 14640, { negative: 9178, neutral: 3099, positive: 2363 }],
   ['weibo_covid19_emotion/labeledData.csv', 21173, { 0: 3227, 1: 2203, 2: 3595, 3: 3145, 4: 3072, 5: 2756, 6: 3175 }],

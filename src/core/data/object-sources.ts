@@ -1,4 +1,5 @@
-// Record sources for JSON Lines, JSON arrays, Parquet, one-text-per-line files and label folders.
+// Record sources for JSON Lines, JSON arrays, Parquet, one-text-per-line files and label folders
+// (a subfolder or a file per label).
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { DataError, type TextEncoding } from '../types';
@@ -178,21 +179,61 @@ export async function* readLinesRows(file: string, encoding: TextEncoding): Asyn
   }
 }
 
-/** Label subfolders of a folder dataset and their files, in natural order (neg.2 before neg.10). */
-export async function listFolderDataset(folder: string): Promise<{ label: string; files: string[] }[]> {
+/** File endings of documents, archives and data formats, which are not read as labels. */
+const FILE_TYPE_EXTENSIONS = new Set(['.md', '.markdown', '.rst', '.json', '.jsonl', '.parquet', '.html', '.htm', '.pdf', '.xml', '.yaml', '.yml', '.toml', '.ini', '.cfg', '.py', '.sh', '.log', '.zip', '.gz', '.bz2', '.xz', '.tar', '.7z']);
+
+/**
+ * The labelled texts of a folder dataset. `texts`: one subfolder per label, one text per file
+ * (pos/1.txt). `lines`: one file per label named by the label as its extension, one text per
+ * line (rt-polarity.pos and rt-polarity.neg).
+ */
+export interface FolderLayout {
+  kind: 'texts' | 'lines';
+  groups: { label: string; files: string[] }[];
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+
+/**
+ * Returns the layout of a folder dataset: label subfolders when any of them has a file, else
+ * label files, else undefined. Names are in natural order (neg.2 before neg.10).
+ */
+export async function folderLayout(folder: string): Promise<FolderLayout | undefined> {
   const entries = await readdir(folder, { withFileTypes: true });
   const labels = entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name);
-  const collator = new Intl.Collator('en', { numeric: true });
   labels.sort(collator.compare);
-  const result: { label: string; files: string[] }[] = [];
+  const groups: { label: string; files: string[] }[] = [];
   for (const label of labels) {
     const names = (await readdir(join(folder, label), { withFileTypes: true }))
       .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
       .map((entry) => entry.name)
       .sort(collator.compare);
-    result.push({ label, files: names.map((name) => join(folder, label, name)) });
+    groups.push({ label, files: names.map((name) => join(folder, label, name)) });
   }
-  return result;
+  if (groups.some(({ files }) => files.length > 0)) return { kind: 'texts', groups };
+  const files = entries.filter((entry) => entry.isFile() && !entry.name.startsWith('.')).map((entry) => entry.name);
+  const labelFiles = labelFileGroup(files);
+  return labelFiles ? { kind: 'lines', groups: labelFiles.map((name) => ({ label: extname(name).slice(1), files: [join(folder, name)] })) } : undefined;
+}
+
+/**
+ * Returns the files named `stem.label`: the largest group of at least two files that share a
+ * stem and whose extensions are not file types, so that README.md or train.csv beside
+ * rt-polarity.pos and rt-polarity.neg are left out.
+ */
+function labelFileGroup(names: string[]): string[] | undefined {
+  const byStem = new Map<string, string[]>();
+  for (const name of names) {
+    const ext = extname(name).toLowerCase();
+    if (NON_LABEL_EXTENSIONS.has(ext) || FILE_TYPE_EXTENSIONS.has(ext)) continue;
+    const stem = basename(name, extname(name));
+    byStem.set(stem, [...(byStem.get(stem) ?? []), name]);
+  }
+  let best: string[] | undefined;
+  for (const group of byStem.values()) {
+    if (group.length >= 2 && (!best || group.length > best.length)) best = group;
+  }
+  return best?.sort(collator.compare);
 }
 
 export async function readFolderText(file: string, encoding: TextEncoding): Promise<string> {
@@ -200,11 +241,19 @@ export async function readFolderText(file: string, encoding: TextEncoding): Prom
   return text.replace(/\r\n?/g, '\n').trim();
 }
 
-/** Yields one row per text file: cells are `[text, label]`, and `line` is 1 because the record is the whole file. */
+/**
+ * Yields the rows of a folder dataset as cells `[text, label]`: one per text file, with `line`
+ * 1 because the record is the whole file, or one per line of each label file.
+ */
 export async function* readFolderRows(folder: string, encoding: TextEncoding): AsyncGenerator<RawRow> {
-  for (const { label, files } of await listFolderDataset(folder)) {
+  const layout = await folderLayout(folder);
+  for (const { label, files } of layout?.groups ?? []) {
     for (const file of files) {
-      yield { cells: [await readFolderText(file, encoding), label], line: 1, file };
+      if (layout?.kind === 'lines') {
+        for await (const { text, line } of readLines(file, encoding)) yield { cells: [text, label], line, file, raw: text };
+      } else {
+        yield { cells: [await readFolderText(file, encoding), label], line: 1, file };
+      }
     }
   }
 }

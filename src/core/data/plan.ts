@@ -8,7 +8,7 @@ import { decodedHead, detectFileEncoding, detectLineEnding, encodingMismatch, gu
 import {
   isDirectory,
   labelFromFileName,
-  listFolderDataset,
+  folderLayout,
   parquetColumns,
   readFolderRows,
   readJsonArrayRows,
@@ -52,7 +52,7 @@ function missingFile(file: string, code: string | undefined): DataError {
 
 /** Detects a folder's encoding from the heads of up to 25 files per label; with `override`, checks it against them. */
 async function detectFolderEncoding(folder: string, override: TextEncoding | undefined): Promise<{ encoding: TextEncoding; mismatch?: EncodingMismatch }> {
-  const groups = await listFolderDataset(folder);
+  const groups = (await folderLayout(folder))?.groups ?? [];
   const heads: Buffer[] = [];
   for (const { files } of groups) {
     for (const file of files.slice(0, 25)) heads.push((await readHead(file, 16 * 1024)).buffer);
@@ -189,8 +189,14 @@ export async function planDataset(path: string, options: ReadOptions = {}): Prom
   let lineEnding: ReadPlan['lineEnding'] = 'none';
   let mismatch: EncodingMismatch | undefined;
   if (format === 'folder') {
-    if ((await listFolderDataset(file)).every(({ files }) => files.length === 0)) {
-      throw new DataError('The folder has no label subfolders with text files.', file, undefined, undefined, 'Put each text in a file under a subfolder named after its label, such as pos/1.txt and neg/2.txt.');
+    if ((await folderLayout(file)) === undefined) {
+      throw new DataError(
+        'The folder has no label subfolders with text files and no files named by label.',
+        file,
+        undefined,
+        undefined,
+        'Put each text in a file under a subfolder named after its label (pos/1.txt, neg/2.txt), or put one file per label with the label as its extension and one text per line (reviews.pos, reviews.neg).',
+      );
     }
     const folderEncoding = await detectFolderEncoding(file, options.encoding);
     encoding = folderEncoding.encoding;
