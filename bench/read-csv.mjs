@@ -1,5 +1,6 @@
 // Reading and tokenizing a large CSV file: the engine's streaming reader (streamRecords)
-// with and without the default student tokenizer, against pandas.read_csv on the same file.
+// with and without the default student tokenizer, and the batched encoder (encodeRecords),
+// against pandas.read_csv on the same file.
 // The file (text,label; --rows rows cycling through the SST-2 training sentences) is
 // generated in a temporary folder and removed at the end. Every measurement runs in its own
 // child process, so its peak RSS (getrusage ru_maxrss) is its own. Run
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 
-import { readDataset, streamRecords } from '../out/core/data/index.js';
+import { encodeRecords, readDataset, streamRecords } from '../out/core/data/index.js';
 import { buildTokenizer, StudentTokenizer } from '../out/core/tokenize/index.js';
 import { defaultSst2Path, machineInfo, median, positiveInteger, repoRoot, round, writeResults } from './lib/common.mjs';
 
@@ -62,20 +63,30 @@ if (options.child !== undefined) {
   process.exit(0);
 }
 
-/** One measurement inside a child process: `read` streams the records, `tokenize` also encodes each text. */
+/**
+ * One measurement inside a child process: `read` streams the records, `tokenize` also encodes
+ * each text, and `encode` streams token ids and labels in batches with encodeRecords.
+ */
 async function runChild(mode, file, sst2Path) {
   const source = await readDataset(sst2Path);
   let tokenizer;
-  if (mode === 'tokenize') {
+  if (mode === 'tokenize' || mode === 'encode') {
     tokenizer = StudentTokenizer.fromJson(buildTokenizer(source.examples.map((e) => e.text), { model: 'wordlevel', vocabSize: VOCAB_SIZE }));
   }
   const started = performance.now();
   let rows = 0;
   let tokens = 0;
-  // The label space of the source file, so streamRecords reads the big file once instead of collecting labels first.
-  for await (const example of streamRecords(file, { labelSpace: source.labelSpace })) {
-    rows++;
-    if (tokenizer) tokens += tokenizer.encode(example.text, MAX_LENGTH).length;
+  // The label space of the source file, so the readers read the big file once instead of collecting labels first.
+  if (mode === 'encode') {
+    for await (const batch of encodeRecords(file, tokenizer, { labelSpace: source.labelSpace, maxLength: MAX_LENGTH })) {
+      rows += batch.lines.length;
+      tokens += batch.ids.length;
+    }
+  } else {
+    for await (const example of streamRecords(file, { labelSpace: source.labelSpace })) {
+      rows++;
+      if (tokenizer) tokens += tokenizer.encode(example.text, MAX_LENGTH).length;
+    }
   }
   const seconds = (performance.now() - started) / 1000;
   return { rows, tokens, seconds: round(seconds, 4), maxRssMiB: round(process.resourceUsage().maxRSS / 1024, 1) };
@@ -121,7 +132,7 @@ const machine = await machineInfo();
 const source = await readDataset(options.sst2);
 const dir = await mkdtemp(join(os.tmpdir(), 'sd-read-csv-'));
 const file = join(dir, 'large.csv');
-const records = { read: [], tokenize: [], pandas: [] };
+const records = { read: [], tokenize: [], encode: [], pandas: [] };
 const loadAverages = [];
 const started = performance.now();
 try {
@@ -129,8 +140,8 @@ try {
   process.stderr.write(`Wrote ${rows} rows, ${round(bytes / 2 ** 20, 1)} MiB, to ${file}\n`);
   for (let rep = 0; rep < reps; rep++) {
     // The order rotates so that load from other processes does not always hit the same measurement.
-    const order = ['read', 'tokenize', 'pandas'];
-    for (let shift = 0; shift < rep % 3; shift++) order.push(order.shift());
+    const order = ['read', 'tokenize', 'encode', 'pandas'];
+    for (let shift = 0; shift < rep % order.length; shift++) order.push(order.shift());
     for (const mode of order) {
       loadAverages.push(round(os.loadavg()[0], 2));
       const record = mode === 'pandas' ? await runPandas(file) : await runNodeChild(mode, file);
@@ -152,7 +163,7 @@ try {
   for (const [mode, s] of Object.entries(summary)) {
     console.log(`${mode.padEnd(9)} ${s.secondsMedian} s (${s.secondsMin}–${s.secondsMax}), ${s.rowsPerSecondMedian} rows/s, peak RSS ${s.maxRssMiBMedian} MiB (max ${s.maxRssMiBMax})`);
   }
-  console.log(`tokenize/pandas time ratio ${round(summary.tokenize.secondsMedian / summary.pandas.secondsMedian, 2)}; load average ${Math.min(...loadAverages)}–${Math.max(...loadAverages)}; results in ${options.out}`);
+  console.log(`tokenize/pandas time ratio ${round(summary.tokenize.secondsMedian / summary.pandas.secondsMedian, 2)}, encode/pandas ${round(summary.encode.secondsMedian / summary.pandas.secondsMedian, 2)}; load average ${Math.min(...loadAverages)}–${Math.max(...loadAverages)}; results in ${options.out}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

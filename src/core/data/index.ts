@@ -3,3 +3,4 @@ export { inspectDataset, readDataset, streamRecords, type ReadDatasetOptions } f
 export { findDuplicates, readSplits, stratifiedSplit, type SplitDatasets, type SplitFiles, type StratifiedSplitOptions } from './splits';
 export { readLabelNames } from './labels';
 export { decodeBytesLiteral } from './bytes-literal';
+export { encodeRecords, type EncodedBatch, type EncodeRecordsOptions } from './encoded';

@@ -187,19 +187,7 @@ export async function* streamRecords(path: string, options: ReadDatasetOptions =
   const plan = await planDataset(path, options);
   if (plan.roles.labelProblem) throw plan.roles.labelProblem;
   const lenient = options.lenient === true;
-  const ignore = () => {};
-  let space = options.labelSpace;
-  if (!space) {
-    const tokens = new Set<string>();
-    let sawMultiLabel = false;
-    for await (const batch of parsedRecords(plan, lenient, ignore)) {
-      for (const record of batch) {
-        for (const token of record.tokens ?? []) tokens.add(token);
-        if (record.tokens && record.tokens.length !== 1) sawMultiLabel = true;
-      }
-    }
-    space = buildLabelSpace(plan, tokens, sawMultiLabel).space;
-  }
+  const space = options.labelSpace ?? (await collectLabelSpace(plan, lenient));
   const mapper = mapperFor(plan, space);
   for await (const batch of parsedRecords(plan, lenient, (problem) => options.onSkip?.(problem))) {
     const examples: Example[] = [];
@@ -213,6 +201,19 @@ export async function* streamRecords(path: string, options: ReadDatasetOptions =
     }
     yield* examples;
   }
+}
+
+/** Returns the label space of a plan's records, from a pass over the file that collects their label values. */
+export async function collectLabelSpace(plan: ReadPlan, lenient: boolean): Promise<LabelSpace> {
+  const tokens = new Set<string>();
+  let sawMultiLabel = false;
+  for await (const batch of parsedRecords(plan, lenient, () => {})) {
+    for (const record of batch) {
+      for (const token of record.tokens ?? []) tokens.add(token);
+      if (record.tokens && record.tokens.length !== 1) sawMultiLabel = true;
+    }
+  }
+  return buildLabelSpace(plan, tokens, sawMultiLabel).space;
 }
 
 /** Delimiters that a file split into one column by --delimiter is checked for. */

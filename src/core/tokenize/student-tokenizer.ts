@@ -233,6 +233,41 @@ export class StudentTokenizer {
     return out.slice(0, count);
   }
 
+  /** Tells whether `appendAsciiBytes` can encode text with this tokenizer (a BERT normalizer and pre-tokenizer). */
+  get encodesBytes(): boolean {
+    return this.ascii !== undefined;
+  }
+
+  /**
+   * Appends the ids of the ASCII text in `bytes[start, end)` to `out` from `at` on, at most
+   * `maxLength` of them, as `encode` gives them for that text, and returns the new end. Returns
+   * -1, with `out` partly written, for text the ASCII path does not cover (see `asciiIds`)
+   * and when the tokenizer has no such path. `out` must have room for `maxLength` ids from `at`.
+   * It lets a reader encode a field of a file without decoding it into a string.
+   */
+  appendAsciiBytes(bytes: Uint8Array, start: number, end: number, maxLength: number, out: Int32Array, at: number): number {
+    const path = this.ascii;
+    if (path === undefined) return -1;
+    const limit = at + maxLength;
+    let count = at;
+    let word = -1;
+    for (let i = start; i <= end && count < limit; i++) {
+      const code = i < end ? bytes[i] : SPACE;
+      const kind = code < 128 ? path.kinds[code] : BLOCKED;
+      if (kind === WORD) {
+        if (word < 0) word = i;
+        continue;
+      }
+      if (kind === BLOCKED) return -1;
+      if (word >= 0) {
+        count = append(out, count, limit, this.words.lookupBytes(bytes, word, i, path.lowercase));
+        word = -1;
+      }
+      if (kind === PUNCTUATION && count < limit) count = append(out, count, limit, this.words.lookupBytes(bytes, i, i + 1, path.lowercase));
+    }
+    return count;
+  }
+
   private libraryIds(text: string, maxLength: number): Int32Array {
     // add_special_tokens false keeps a teacher's [CLS]/[SEP] template out; the filter drops
     // special tokens typed literally in the text (e.g. "[PAD]"), which must not alias padding.

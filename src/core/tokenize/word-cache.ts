@@ -1,5 +1,12 @@
 // Token ids of the words of ASCII text, looked up without cutting the word out of the text.
 
+/** FNV-1a hash of the empty word; `nextWordHash` adds one (lowercased) character code. */
+const WORD_HASH_START = 0x811c9dc5 | 0;
+
+function nextWordHash(hash: number, code: number): number {
+  return Math.imul(hash ^ code, 16777619);
+}
+
 /**
  * Open-addressing table from a word (a range of an ASCII text, optionally lowercased) to
  * its ids. A lookup hashes and compares the characters in place, so a word seen before
@@ -24,8 +31,8 @@ export class AsciiWordCache {
 
   /** Ids of `text.slice(start, end)`, lowercased first when `lowercase`; the range must be ASCII. */
   lookup(text: string, start: number, end: number, lowercase: boolean): Int32Array {
-    let hash = 0x811c9dc5 | 0;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ asciiCode(text.charCodeAt(i), lowercase), 16777619);
+    let hash = WORD_HASH_START;
+    for (let i = start; i < end; i++) hash = nextWordHash(hash, asciiCode(text.charCodeAt(i), lowercase));
     const length = end - start;
     let slot = hash & this.mask;
     for (;;) {
@@ -34,7 +41,30 @@ export class AsciiWordCache {
       if (this.hashes[slot] === hash && key.length === length && sameWord(key, text, start, lowercase)) return this.values[slot]!;
       slot = (slot + 1) & this.mask;
     }
-    const word = lowercase ? text.slice(start, end).toLowerCase() : text.slice(start, end);
+    return this.add(lowercase ? text.slice(start, end).toLowerCase() : text.slice(start, end), hash);
+  }
+
+  /**
+   * Ids of the word in `bytes[start, end)`, lowercased first when `lowercase`; every byte must be
+   * ASCII. The same table serves both lookups: an ASCII byte and its character have one code.
+   */
+  lookupBytes(bytes: Uint8Array, start: number, end: number, lowercase: boolean): Int32Array {
+    let hash = WORD_HASH_START;
+    for (let i = start; i < end; i++) hash = nextWordHash(hash, asciiCode(bytes[i], lowercase));
+    const length = end - start;
+    let slot = hash & this.mask;
+    for (;;) {
+      const key = this.keys[slot];
+      if (key === undefined) break;
+      if (this.hashes[slot] === hash && key.length === length && sameBytes(key, bytes, start, lowercase)) return this.values[slot]!;
+      slot = (slot + 1) & this.mask;
+    }
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+    return this.add(lowercase ? text.toLowerCase() : text, hash);
+  }
+
+  /** Encodes a word that is not in the table, adds it, and returns its ids. */
+  private add(word: string, hash: number): Int32Array {
     const ids = this.encode(word);
     if (2 * (this.size + 1) > this.mask + 1) this.grow();
     this.insert(word, hash, ids);
@@ -90,6 +120,13 @@ function asciiCode(code: number, lowercase: boolean): number {
 function sameWord(key: string, text: string, start: number, lowercase: boolean): boolean {
   for (let i = 0; i < key.length; i++) {
     if (key.charCodeAt(i) !== asciiCode(text.charCodeAt(start + i), lowercase)) return false;
+  }
+  return true;
+}
+
+function sameBytes(key: string, bytes: Uint8Array, start: number, lowercase: boolean): boolean {
+  for (let i = 0; i < key.length; i++) {
+    if (key.charCodeAt(i) !== asciiCode(bytes[start + i], lowercase)) return false;
   }
   return true;
 }

@@ -1,0 +1,403 @@
+// Token ids and labels of a dataset's records, streamed in batches, for work that needs the
+// student's inputs and not the texts: scoring or predicting over a large file with bounded
+// memory. Delimited UTF-8 files are read as bytes, and their ASCII texts are tokenized in
+// place, without a string or an object per record. Every other record and file takes the
+// general reader (streamRecords) and StudentTokenizer.encode, which give the same ids and labels.
+import { open } from 'node:fs/promises';
+import { DataError, type LabelSpace } from '../types';
+import type { StudentTokenizer } from '../tokenize/student-tokenizer';
+import { DelimitedScanner, type ScannedRecord } from './delimited-scanner';
+import { decodeBuffer } from './encoding';
+import { LabelMapper, labelTokens } from './labels';
+import { planDataset, type ReadPlan } from './plan';
+import { collectLabelSpace, streamRecords, type ReadDatasetOptions } from './reader';
+import { parseRow, toExample, toProblem } from './records';
+
+/** Rows of a dataset, encoded. Row r's ids are `ids[offsets[r]]` up to `ids[offsets[r + 1]]`. */
+export interface EncodedBatch {
+  ids: Int32Array;
+  /** rows + 1 entries. */
+  offsets: Int32Array;
+  /** Gold label indices of each row, or null for a row without a label. Rows may share one array. */
+  labels: (readonly number[] | null)[];
+  /** 1-based line on which each row's record starts in `file`. */
+  lines: Int32Array;
+  file: string;
+}
+
+export interface EncodeRecordsOptions extends ReadDatasetOptions {
+  /** Largest number of ids per row, as in StudentTokenizer.encode. */
+  maxLength: number;
+  /** Rows per batch (default 8192); the last batch may have fewer. */
+  batchRows?: number;
+  /** Bytes read at a time (default 4 MiB); small values let tests cross every boundary. */
+  chunkBytes?: number;
+  /** `false` reads every file through the general reader (the reference in tests). */
+  byteReader?: boolean;
+}
+
+const DEFAULT_BATCH_ROWS = 8192;
+const DEFAULT_CHUNK_BYTES = 4 << 20;
+const QUOTE = 0x22;
+const NEWLINE = 0x0a;
+const RETURN = 0x0d;
+/** Label values whose indices are kept; a file with more distinct values recomputes the rest. */
+const MAX_CACHED_LABELS = 4096;
+
+/**
+ * Streams the token ids and label indices of every record of a dataset. Rows follow the file's
+ * order, each with the ids `tokenizer.encode(text, maxLength)` gives for its text and the
+ * labels `streamRecords` gives, so bad rows raise or are skipped as there. Without
+ * `labelSpace`, a first pass over the file collects the label values.
+ */
+export async function* encodeRecords(path: string, tokenizer: StudentTokenizer, options: EncodeRecordsOptions): AsyncGenerator<EncodedBatch> {
+  const { maxLength } = options;
+  if (!Number.isInteger(maxLength) || maxLength < 1) throw new RangeError(`maxLength ${maxLength} is invalid: it must be a positive integer.`);
+  const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+  const plan = await planDataset(path, options);
+  if (plan.roles.labelProblem) throw plan.roles.labelProblem;
+  const space = options.labelSpace ?? (await collectLabelSpace(plan, options.lenient === true));
+  const output = new BatchBuilder(plan.file, maxLength, batchRows);
+  if (options.byteReader !== false && readsAsBytes(plan, tokenizer)) {
+    yield* readBytes(plan, tokenizer, space, options, output);
+    return;
+  }
+  for await (const example of streamRecords(path, { ...options, labelSpace: space })) {
+    output.addText(tokenizer, example.text, example.labels, example.source.line);
+    if (output.rows >= batchRows) yield output.take();
+  }
+  if (output.rows > 0) yield output.take();
+}
+
+/** Tells whether the byte reader covers the plan: a delimited UTF-8 file without columns that need the general reader. */
+function readsAsBytes(plan: ReadPlan, tokenizer: StudentTokenizer): boolean {
+  const layout = plan.layout;
+  if (plan.format !== 'csv' || !layout || layout.splitOn !== 'all' || layout.delimiter.length !== 1) return false;
+  const delimiter = layout.delimiter.charCodeAt(0);
+  if (delimiter >= 128 || delimiter === QUOTE || delimiter === NEWLINE || delimiter === RETURN) return false;
+  if ((plan.encoding !== 'utf-8' && plan.encoding !== 'utf-8-bom') || plan.invalidBytes) return false;
+  const { roles } = plan;
+  return tokenizer.encodesBytes && !plan.bytesLiteral && roles.soft === undefined && roles.labelColumns === undefined && plan.fixedLabel === undefined;
+}
+
+/** Collects encoded rows into batches. */
+class BatchBuilder {
+  ids = new Int32Array(1 << 16);
+  size = 0;
+  offsets: number[] = [0];
+  labels: (readonly number[] | null)[] = [];
+  lines: number[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly maxLength: number,
+    private readonly batchRows: number,
+  ) {}
+
+  get rows(): number {
+    return this.lines.length;
+  }
+
+  /** Makes room for one more row of at most maxLength ids. */
+  reserve(): void {
+    if (this.size + this.maxLength <= this.ids.length) return;
+    const grown = new Int32Array(Math.max(2 * this.ids.length, this.size + this.maxLength));
+    grown.set(this.ids.subarray(0, this.size));
+    this.ids = grown;
+  }
+
+  /** Ends a row whose ids were written up to `end`. */
+  finish(end: number, labels: readonly number[] | null, line: number): void {
+    this.size = end;
+    this.offsets.push(end);
+    this.labels.push(labels);
+    this.lines.push(line);
+  }
+
+  addText(tokenizer: StudentTokenizer, text: string, labels: readonly number[] | null, line: number): void {
+    this.reserve();
+    const ids = tokenizer.encode(text, this.maxLength);
+    this.ids.set(ids, this.size);
+    this.finish(this.size + ids.length, labels, line);
+  }
+
+  take(): EncodedBatch {
+    const batch: EncodedBatch = { ids: this.ids.slice(0, this.size), offsets: Int32Array.from(this.offsets), labels: this.labels, lines: Int32Array.from(this.lines), file: this.file };
+    this.size = 0;
+    this.offsets = [0];
+    this.labels = [];
+    this.lines = [];
+    return batch;
+  }
+
+  get full(): boolean {
+    return this.rows >= this.batchRows;
+  }
+}
+
+/** Byte ranges of a scanned record's text and label fields, and its field count. */
+interface Fields {
+  count: number;
+  /** Text field: byte range and whether it contains doubled quotes. */
+  textStart: number;
+  textEnd: number;
+  textEscaped: boolean;
+  labelStart: number;
+  labelEnd: number;
+  labelEscaped: boolean;
+}
+
+/**
+ * The byte reader: scans records as DelimitedScanner does (quotes, doubled quotes, CR, LF and
+ * CRLF line ends, empty lines skipped), tokenizes the text field in place when it is ASCII, and
+ * maps the label field through a cache. Some records it does not cover: a field count other
+ * than the header's, text the ASCII path does not cover, a label outside the label space, or
+ * text after a closing quote. Those are decoded and read by parseRow and toExample, so they
+ * raise or are skipped with the general reader's message.
+ */
+async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: LabelSpace, options: EncodeRecordsOptions, output: BatchBuilder): AsyncGenerator<EncodedBatch> {
+  const layout = plan.layout!;
+  const delimiter = layout.delimiter.charCodeAt(0);
+  const quoting = layout.quoting;
+  const columns = plan.columns.length;
+  const textColumn = plan.roles.text;
+  const labelColumn = plan.roles.label;
+  const mapper = new LabelMapper(space, plan.labelNames !== undefined);
+  const labelCache = new Map<string, readonly number[] | null>();
+  const lenient = options.lenient === true;
+  const maxLength = options.maxLength;
+  const fields: Fields = { count: 0, textStart: 0, textEnd: 0, textEscaped: false, labelStart: 0, labelEnd: 0, labelEscaped: false };
+  let skipHeader = plan.header;
+  let line = 1;
+  let started = false;
+
+  /** Label indices of a label field's text, or undefined when the general reader must decide. */
+  const labelsOf = (text: string): readonly number[] | null | undefined => {
+    const cached = labelCache.get(text);
+    if (cached !== undefined) return cached;
+    const tokens = labelTokens(text, plan.roles.multiLabelCells);
+    if (tokens.length === 0) return undefined;
+    const indices: number[] = [];
+    for (const token of tokens) {
+      const index = mapper.map(token);
+      if (index === undefined) return undefined;
+      if (!indices.includes(index)) indices.push(index);
+    }
+    if (labelCache.size < MAX_CACHED_LABELS) labelCache.set(text, indices);
+    return indices;
+  };
+
+  /** Reads one record through the general reader, which adds it to the batch, raises, or skips it. */
+  const readRecord = (buffer: Buffer, start: number, end: number, recordLine: number): void => {
+    const raw = decodeBuffer(buffer.subarray(start, end), plan.encoding).replace(/\r\n?/g, '\n');
+    const scanned: ScannedRecord[] = [];
+    const scanner = new DelimitedScanner(layout.delimiter, quoting);
+    scanner.push(raw, scanned);
+    scanner.end(scanned);
+    if (scanned.length !== 1) throw new Error(`The byte reader and DelimitedScanner split the record on line ${recordLine} of ${plan.file} differently.`);
+    try {
+      const record = parseRow(plan, { cells: scanned[0].cells, line: recordLine, file: plan.file, raw: scanned[0].raw });
+      const example = toExample(plan, record, mapper);
+      output.addText(tokenizer, example.text, example.labels, recordLine);
+    } catch (error) {
+      if (!(error instanceof DataError) || !lenient) throw error;
+      options.onSkip?.(toProblem(error));
+    }
+  };
+
+  const handle = await open(plan.file, 'r');
+  try {
+    let buffer: Buffer = Buffer.alloc(0);
+    let atEnd = false;
+    let scratch = Buffer.alloc(256);
+    for (;;) {
+      // Reads the next chunk after what is left of the previous one.
+      if (!atEnd) {
+        const chunk = Buffer.allocUnsafe(options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) atEnd = true;
+        else buffer = buffer.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([buffer, chunk.subarray(0, bytesRead)]);
+      }
+      let at = 0;
+      if (!started) {
+        if (buffer.length < 3 && !atEnd) continue;
+        if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) at = 3;
+        started = true;
+      }
+      for (;;) {
+        // Empty lines between records count as lines and are skipped.
+        while (at < buffer.length && (buffer[at] === NEWLINE || buffer[at] === RETURN)) {
+          if (buffer[at] === RETURN && at + 1 >= buffer.length && !atEnd) break;
+          at += buffer[at] === RETURN && buffer[at + 1] === NEWLINE ? 2 : 1;
+          line += 1;
+        }
+        if (at >= buffer.length) break;
+        const scan = scanRecord(buffer, at, atEnd, delimiter, quoting, textColumn, labelColumn ?? -1, fields);
+        if (scan === undefined) break;
+        const { end, newlines } = scan;
+        const recordLine = line;
+        if (scan.unclosed) throw unclosedQuote(plan, recordLine);
+        line += newlines;
+        const recordStart = at;
+        at = end;
+        if (skipHeader) {
+          skipHeader = false;
+          continue;
+        }
+        if (scan.covered && fields.count === columns) {
+          let labels: readonly number[] | null | undefined = null;
+          if (labelColumn !== undefined) {
+            let text = buffer.toString('utf8', fields.labelStart, fields.labelEnd);
+            if (fields.labelEscaped) text = text.replaceAll('""', '"');
+            // The general reader reads every line end as LF.
+            if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+            labels = labelsOf(text);
+          }
+          if (labels !== undefined) {
+            output.reserve();
+            let source: Uint8Array = buffer;
+            let textStart = fields.textStart;
+            let textEnd = fields.textEnd;
+            if (fields.textEscaped) {
+              // Doubled quotes become one before tokenizing.
+              if (scratch.length < textEnd - textStart) scratch = Buffer.alloc(2 * (textEnd - textStart));
+              let length = 0;
+              for (let i = textStart; i < textEnd; i++) {
+                scratch[length++] = buffer[i];
+                if (buffer[i] === QUOTE) i += 1;
+              }
+              source = scratch;
+              textStart = 0;
+              textEnd = length;
+            }
+            const idsEnd = tokenizer.appendAsciiBytes(source, textStart, textEnd, maxLength, output.ids, output.size);
+            // No ids: an empty text, which the general reader reports.
+            if (idsEnd > output.size) {
+              output.finish(idsEnd, labels, recordLine);
+              if (output.full) yield output.take();
+              continue;
+            }
+          }
+        }
+        readRecord(buffer, recordStart, end, recordLine);
+        if (output.full) yield output.take();
+      }
+      // At the end of the file every byte has been read into a record.
+      if (atEnd) break;
+      buffer = buffer.subarray(at);
+    }
+  } finally {
+    await handle.close();
+  }
+  if (output.rows > 0) yield output.take();
+}
+
+/** Returns the general reader's error for a quoted field that the end of the file leaves open. */
+function unclosedQuote(plan: ReadPlan, line: number): DataError {
+  return new DataError(
+    'A quoted field opens on this line and its closing quote is missing, so the rest of the file would be one field.',
+    plan.file,
+    line,
+    undefined,
+    'Close the quote (write a quote inside a field as ""), or pass --no-quoting if quotes in this file are plain text.',
+  );
+}
+
+/**
+ * Scans the record at `start` and fills `fields`. Returns its end (after its line end) and the
+ * line ends it spans. `covered` is false when a field has text after its closing quote, which
+ * the general reader reads. `unclosed` is set when the file ends inside a quoted field.
+ * Returns undefined when the buffer ends inside the record and more may follow.
+ */
+function scanRecord(
+  buffer: Buffer,
+  start: number,
+  atEnd: boolean,
+  delimiter: number,
+  quoting: boolean,
+  textColumn: number,
+  labelColumn: number,
+  fields: Fields,
+): { end: number; newlines: number; covered: boolean; unclosed?: boolean } | undefined {
+  let at = start;
+  let field = 0;
+  let newlines = 0;
+  let covered = true;
+  const length = buffer.length;
+  for (;;) {
+    let fieldStart = at;
+    let fieldEnd: number;
+    let escaped = false;
+    if (quoting && buffer[at] === QUOTE) {
+      let from = at + 1;
+      fieldStart = from;
+      for (;;) {
+        const quote = buffer.indexOf(QUOTE, from);
+        // The byte after a closing quote decides how it is read, so it must be present.
+        if (quote < 0 && atEnd) return { end: length, newlines, covered: false, unclosed: true };
+        if (quote < 0 || (quote + 1 >= length && !atEnd)) return undefined;
+        newlines += lineEnds(buffer, from, quote);
+        if (buffer[quote + 1] === QUOTE) {
+          escaped = true;
+          from = quote + 2;
+          continue;
+        }
+        fieldEnd = quote;
+        at = quote + 1;
+        break;
+      }
+      const next = at < length ? buffer[at] : -1;
+      if (next !== -1 && next !== delimiter && next !== NEWLINE && next !== RETURN) {
+        // Text after the closing quote: the general reader keeps the quotes as text.
+        covered = false;
+        while (at < length && buffer[at] !== delimiter && buffer[at] !== NEWLINE && buffer[at] !== RETURN) at += 1;
+        if (at >= length && !atEnd) return undefined;
+      }
+    } else {
+      while (at < length) {
+        const byte = buffer[at];
+        if (byte === delimiter || byte === NEWLINE || byte === RETURN) break;
+        at += 1;
+      }
+      if (at >= length && !atEnd) return undefined;
+      fieldEnd = at;
+    }
+    if (field === textColumn) {
+      fields.textStart = fieldStart;
+      fields.textEnd = fieldEnd;
+      fields.textEscaped = escaped;
+    } else if (field === labelColumn) {
+      fields.labelStart = fieldStart;
+      fields.labelEnd = fieldEnd;
+      fields.labelEscaped = escaped;
+    }
+    field += 1;
+    if (at >= length) {
+      fields.count = field;
+      return { end: at, newlines, covered };
+    }
+    const byte = buffer[at];
+    if (byte === RETURN) {
+      // A CR at the end of the buffer may be the first half of a CRLF.
+      if (at + 1 >= length && !atEnd) return undefined;
+      fields.count = field;
+      return { end: at + (buffer[at + 1] === NEWLINE ? 2 : 1), newlines: newlines + 1, covered };
+    }
+    if (byte === NEWLINE) {
+      fields.count = field;
+      return { end: at + 1, newlines: newlines + 1, covered };
+    }
+    at += 1;
+  }
+}
+
+/** Counts line ends (LF, CRLF and lone CR, as the decoder turns them into LF) in `buffer[from, to)`. */
+function lineEnds(buffer: Buffer, from: number, to: number): number {
+  let count = 0;
+  for (let i = from; i < to; i++) {
+    const byte = buffer[i];
+    if (byte === NEWLINE) count += 1;
+    else if (byte === RETURN && buffer[i + 1] !== NEWLINE) count += 1;
+  }
+  return count;
+}
