@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { encodeRecords, readDataset } from '../../out/core/data/index.js';
 import { buildTokenizer, StudentTokenizer } from '../../out/core/tokenize/index.js';
+import { asciiKernelSpeed } from '../../out/core/tokenize/student-tokenizer.js';
 import { datasetsDir, fixturesDir, makeTempDir, needsDatasets } from '../helpers.mjs';
 
 const temp = makeTempDir('sd-encode-');
@@ -59,12 +60,20 @@ async function assertSameAsGeneral(file, options, chunkSizes = [1, 2, 3, 7, 64, 
     const first = byLine(await readAll(file, tokenizer, { ...options, lenient: true, byteReader: false })).skipped[0];
     if (first !== undefined) expectedError = `DataError: ${first.slice(first.indexOf(': ') + 2)} (line ${parseInt(first, 10)})`;
   }
-  for (const chunkBytes of chunkSizes) {
-    const fast = byLine(await readAll(file, tokenizer, { ...options, chunkBytes, batchRows: 3 }));
-    const message = `${file} in chunks of ${chunkBytes} bytes:\n${readFileSync(file, 'utf8').slice(0, 400)}`;
-    // The general reader drops the whole batch that a failing record is in, so only the errors compare.
-    if (expectedError !== undefined) assert.equal(fast.error, expectedError, message);
-    else assert.deepEqual(fast, reference, message);
+  // With the wasm word kernel and with StudentTokenizer.appendAsciiBytes.
+  for (const kernel of [true, false]) {
+    asciiKernelSpeed.enabled = kernel;
+    try {
+      for (const chunkBytes of chunkSizes) {
+        const fast = byLine(await readAll(file, tokenizer, { ...options, chunkBytes, batchRows: 3 }));
+        const message = `${file} in chunks of ${chunkBytes} bytes${kernel ? '' : ' without the kernel'}:\n${readFileSync(file, 'utf8').slice(0, 400)}`;
+        // The general reader drops the whole batch that a failing record is in, so only the errors compare.
+        if (expectedError !== undefined) assert.equal(fast.error, expectedError, message);
+        else assert.deepEqual(fast, reference, message);
+      }
+    } finally {
+      asciiKernelSpeed.enabled = true;
+    }
   }
   return reference;
 }
@@ -139,6 +148,9 @@ test('byte reader truncates to maxLength and keeps empty label lists', async () 
 test('byte reader matches for WordPiece and BERT tokenizers', async () => {
   const content = 'text,label\nThe hotel was GREAT!,pos\n"unbelievably dirty rooms, rude",neg\n[CLS] literal,neg\n';
   for (const tokenizer of [wordpiece, bert]) await assertSameAsGeneral(writeTemp(content), { maxLength: 16, labelSpace }, [1, 5, 4 << 20], tokenizer);
+  // Words of several pieces, cut by maxLength in the middle of a word.
+  const pieces = writeTemp('text,label\nunbelievably hotelroomstaff breakfasting,pos\n');
+  for (let maxLength = 1; maxLength <= 8; maxLength++) await assertSameAsGeneral(pieces, { maxLength, labelSpace }, [4 << 20], wordpiece);
 });
 
 test('byte reader collects the label space when none is given', async () => {

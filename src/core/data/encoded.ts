@@ -205,22 +205,30 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
     }
   };
 
+  // The wasm word kernel tokenizes the bytes in its memory, so each chunk is copied there.
+  const kernel = tokenizer.asciiKernel();
   const handle = await open(plan.file, 'r');
   try {
-    let buffer: Buffer = Buffer.alloc(0);
+    let rest: Buffer = Buffer.alloc(0);
     let atEnd = false;
     let scratch = Buffer.alloc(256);
     for (;;) {
       // Reads the next chunk after what is left of the previous one.
+      let data = rest;
       if (!atEnd) {
         const chunk = Buffer.allocUnsafe(options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
         const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
         if (bytesRead === 0) atEnd = true;
-        else buffer = buffer.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([buffer, chunk.subarray(0, bytesRead)]);
+        else data = rest.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([rest, chunk.subarray(0, bytesRead)]);
       }
+      // The first three bytes decide whether the file starts with a byte order mark.
+      if (!started && data.length < 3 && !atEnd) {
+        rest = data;
+        continue;
+      }
+      const buffer = kernel ? kernel.load(data, maxLength) : data;
       let at = 0;
       if (!started) {
-        if (buffer.length < 3 && !atEnd) continue;
         if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) at = 3;
         started = true;
       }
@@ -255,22 +263,27 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
           }
           if (labels !== undefined) {
             output.reserve();
-            let source: Uint8Array = buffer;
+            let source = buffer;
             let textStart = fields.textStart;
             let textEnd = fields.textEnd;
             if (fields.textEscaped) {
               // Doubled quotes become one before tokenizing.
-              if (scratch.length < textEnd - textStart) scratch = Buffer.alloc(2 * (textEnd - textStart));
+              if (kernel) source = kernel.scratch();
+              else {
+                if (scratch.length < textEnd - textStart) scratch = Buffer.alloc(2 * (textEnd - textStart));
+                source = scratch;
+              }
               let length = 0;
               for (let i = textStart; i < textEnd; i++) {
-                scratch[length++] = buffer[i];
+                source[length++] = buffer[i];
                 if (buffer[i] === QUOTE) i += 1;
               }
-              source = scratch;
               textStart = 0;
               textEnd = length;
             }
-            const idsEnd = tokenizer.appendAsciiBytes(source, textStart, textEnd, maxLength, output.ids, output.size);
+            const idsEnd = kernel
+              ? kernel.append(source, textStart, textEnd, maxLength, output.ids, output.size)
+              : tokenizer.appendAsciiBytes(source, textStart, textEnd, maxLength, output.ids, output.size);
             // No ids: an empty text, which the general reader reports.
             if (idsEnd > output.size) {
               output.finish(idsEnd, labels, recordLine);
@@ -284,7 +297,8 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
       }
       // At the end of the file every byte has been read into a record.
       if (atEnd) break;
-      buffer = buffer.subarray(at);
+      // A copy, because the next load overwrites the kernel's memory.
+      rest = Buffer.from(buffer.subarray(at));
     }
   } finally {
     await handle.close();

@@ -6,7 +6,11 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { DataError } from '../types';
 import type { TokenizerJson } from './json';
 import { charNgramIds, ngramIds } from './ngrams';
+import { AsciiWordKernel } from './ascii-words';
 import { AsciiWordCache } from './word-cache';
+
+/** Switch of the wasm word kernel, which tests turn off to compare it with the JavaScript path. */
+export const asciiKernelSpeed = { enabled: true };
 
 export interface BagOptions {
   /** Largest word n-gram length added to the unigrams; 1 or less adds none. */
@@ -43,6 +47,8 @@ export class StudentTokenizer {
    * outside V8's heap and took about 0.7 µs to allocate, more than encoding a short text.
    */
   private scratch = new Int32Array(64);
+  /** See `asciiKernel`; null where it cannot be made. */
+  private kernel?: AsciiWordKernel | null;
 
   private constructor(json: TokenizerJson, source: string | undefined) {
     const model = json.model as { unk_token?: unknown; vocab?: unknown };
@@ -236,6 +242,17 @@ export class StudentTokenizer {
   /** Tells whether `appendAsciiBytes` can encode text with this tokenizer (a BERT normalizer and pre-tokenizer). */
   get encodesBytes(): boolean {
     return this.ascii !== undefined;
+  }
+
+  /**
+   * Returns the wasm kernel that gives the ids of `appendAsciiBytes` for bytes in its memory,
+   * made on first use, or undefined without an ASCII path, where the module cannot run, or
+   * with `asciiKernelSpeed.enabled` off.
+   */
+  asciiKernel(): AsciiWordKernel | undefined {
+    if (!asciiKernelSpeed.enabled || this.ascii === undefined) return undefined;
+    this.kernel ??= AsciiWordKernel.create(this.ascii.kinds, this.ascii.lowercase, (word) => this.libraryIds(word, Number.MAX_SAFE_INTEGER)) ?? null;
+    return this.kernel ?? undefined;
   }
 
   /**
