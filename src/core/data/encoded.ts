@@ -5,6 +5,7 @@
 // general reader (streamRecords) and StudentTokenizer.encode, which give the same ids and labels.
 import { open } from 'node:fs/promises';
 import { DataError, type LabelSpace } from '../types';
+import { RECORD_FIELDS } from '../tokenize/ascii-words';
 import type { StudentTokenizer } from '../tokenize/student-tokenizer';
 import { DelimitedScanner, type ScannedRecord } from './delimited-scanner';
 import { decodeBuffer } from './encoding';
@@ -84,49 +85,55 @@ function readsAsBytes(plan: ReadPlan, tokenizer: StudentTokenizer): boolean {
 class BatchBuilder {
   ids = new Int32Array(1 << 16);
   size = 0;
-  offsets: number[] = [0];
-  labels: (readonly number[] | null)[] = [];
-  lines: number[] = [];
+  rows = 0;
+  private offsets: Int32Array;
+  private lines: Int32Array;
+  private labels: (readonly number[] | null)[] = [];
 
   constructor(
     private readonly file: string,
     private readonly maxLength: number,
     private readonly batchRows: number,
-  ) {}
-
-  get rows(): number {
-    return this.lines.length;
+  ) {
+    this.offsets = new Int32Array(batchRows + 1);
+    this.lines = new Int32Array(batchRows);
   }
 
-  /** Makes room for one more row of at most maxLength ids. */
-  reserve(): void {
-    if (this.size + this.maxLength <= this.ids.length) return;
-    const grown = new Int32Array(Math.max(2 * this.ids.length, this.size + this.maxLength));
+  /** Makes room for `count` more ids (one row of at most maxLength by default). */
+  reserve(count = this.maxLength): void {
+    if (this.size + count <= this.ids.length) return;
+    const grown = new Int32Array(Math.max(2 * this.ids.length, this.size + count));
     grown.set(this.ids.subarray(0, this.size));
     this.ids = grown;
   }
 
-  /** Ends a row whose ids were written up to `end`. */
-  finish(end: number, labels: readonly number[] | null, line: number): void {
-    this.size = end;
-    this.offsets.push(end);
+  /** Ends a row of `count` ids; the caller writes them at the row's offset before `take`. */
+  finish(count: number, labels: readonly number[] | null, line: number): void {
+    this.size += count;
+    this.lines[this.rows] = line;
     this.labels.push(labels);
-    this.lines.push(line);
+    this.rows += 1;
+    this.offsets[this.rows] = this.size;
   }
 
   addText(tokenizer: StudentTokenizer, text: string, labels: readonly number[] | null, line: number): void {
     this.reserve();
     const ids = tokenizer.encode(text, this.maxLength);
     this.ids.set(ids, this.size);
-    this.finish(this.size + ids.length, labels, line);
+    this.finish(ids.length, labels, line);
   }
 
   take(): EncodedBatch {
-    const batch: EncodedBatch = { ids: this.ids.slice(0, this.size), offsets: Int32Array.from(this.offsets), labels: this.labels, lines: Int32Array.from(this.lines), file: this.file };
+    const batch: EncodedBatch = {
+      ids: this.ids.slice(0, this.size),
+      offsets: this.offsets.slice(0, this.rows + 1),
+      labels: this.labels,
+      lines: this.lines.slice(0, this.rows),
+      file: this.file,
+    };
     this.size = 0;
-    this.offsets = [0];
+    this.rows = 0;
     this.labels = [];
-    this.lines = [];
     return batch;
   }
 
@@ -148,7 +155,7 @@ interface Fields {
 }
 
 /**
- * The byte reader: scans records as DelimitedScanner does (quotes, doubled quotes, CR, LF and
+ * Reads a delimited UTF-8 file as bytes: scans records as DelimitedScanner does (quotes, doubled quotes, CR, LF and
  * CRLF line ends, empty lines skipped), tokenizes the text field in place when it is ASCII, and
  * maps the label field through a cache. Some records it does not cover: a field count other
  * than the header's, text the ASCII path does not cover, a label outside the label space, or
@@ -187,6 +194,19 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
     return indices;
   };
 
+  /** Label indices of the label field at buffer[start, end), cached by its bytes when it has at most four. */
+  const labelKeys = new Map<number, readonly number[] | null | undefined>();
+  const labelsAt = (buffer: Buffer, start: number, end: number): readonly number[] | null | undefined => {
+    if (end - start > 4) return labelsOf(labelText(buffer, start, end, false));
+    // The length, then the bytes: distinct fields get distinct keys below 2^40.
+    let key = end - start;
+    for (let i = start; i < end; i++) key = key * 256 + buffer[i];
+    if (labelKeys.has(key)) return labelKeys.get(key);
+    const labels = labelsOf(labelText(buffer, start, end, false));
+    if (labelKeys.size < MAX_CACHED_LABELS) labelKeys.set(key, labels);
+    return labels;
+  };
+
   /** Reads one record through the general reader, which adds it to the batch, raises, or skips it. */
   const readRecord = (buffer: Buffer, start: number, end: number, recordLine: number): void => {
     const raw = decodeBuffer(buffer.subarray(start, end), plan.encoding).replace(/\r\n?/g, '\n');
@@ -206,7 +226,9 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
   };
 
   // The wasm word kernel tokenizes the bytes in its memory, so each chunk is copied there.
-  const kernel = tokenizer.asciiKernel();
+  let kernel = tokenizer.asciiKernel();
+  if (kernel && !kernel.configure({ delimiter, quoting, textColumn, labelColumn: labelColumn ?? -1, columns, maxLength })) kernel = undefined;
+  if (kernel) kernel.inUse = true;
   const handle = await open(plan.file, 'r');
   try {
     let rest: Buffer = Buffer.alloc(0);
@@ -232,7 +254,64 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
         if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) at = 3;
         started = true;
       }
-      for (;;) {
+      // The kernel scans and tokenizes many records per call; the loop below is its JavaScript equivalent.
+      while (kernel) {
+        const scanned = kernel.scan(buffer, at, atEnd);
+        const table = kernel.recordTable;
+        const ids = kernel.ids;
+        const base = buffer.byteOffset;
+        // Consecutive rows' ids are copied to the batch in one piece: ids[runStart, runEnd) to `runTarget`.
+        let idsAt = 0;
+        let runStart = 0;
+        let runEnd = 0;
+        let runTarget = 0;
+        const copyRun = (): void => {
+          if (runEnd === runStart) return;
+          output.ids.set(ids.subarray(runStart, runEnd), runTarget);
+          runStart = runEnd;
+        };
+        for (let r = 0; r < scanned.records; r++) {
+          const fieldsAt = r * RECORD_FIELDS;
+          const status = table[fieldsAt];
+          const count = table[fieldsAt + 5];
+          line += table[fieldsAt + 3];
+          const recordLine = line;
+          line += table[fieldsAt + 4];
+          const idsStart = idsAt;
+          idsAt += count;
+          if (status === 0 && !skipHeader) {
+            const labels = labelColumn === undefined ? null : labelsAt(buffer, table[fieldsAt + 6] - base, table[fieldsAt + 7] - base);
+            if (labels !== undefined) {
+              if (runEnd === runStart) {
+                runStart = idsStart;
+                runEnd = idsStart;
+                output.reserve(ids.length);
+                runTarget = output.size;
+              }
+              runEnd += count;
+              output.finish(count, labels, recordLine);
+              if (output.full) {
+                copyRun();
+                yield output.take();
+              }
+              continue;
+            }
+          }
+          copyRun();
+          runStart = runEnd = idsAt;
+          if (skipHeader) {
+            skipHeader = false;
+            continue;
+          }
+          if (status === 2) throw unclosedQuote(plan, recordLine);
+          readRecord(buffer, table[fieldsAt + 1] - base, table[fieldsAt + 2] - base, recordLine);
+          if (output.full) yield output.take();
+        }
+        copyRun();
+        at = scanned.next;
+        if (scanned.atEndOfBytes) break;
+      }
+      while (!kernel) {
         // Empty lines between records count as lines and are skipped.
         while (at < buffer.length && (buffer[at] === NEWLINE || buffer[at] === RETURN)) {
           if (buffer[at] === RETURN && at + 1 >= buffer.length && !atEnd) break;
@@ -254,13 +333,7 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
         }
         if (scan.covered && fields.count === columns) {
           let labels: readonly number[] | null | undefined = null;
-          if (labelColumn !== undefined) {
-            let text = buffer.toString('utf8', fields.labelStart, fields.labelEnd);
-            if (fields.labelEscaped) text = text.replaceAll('""', '"');
-            // The general reader reads every line end as LF.
-            if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
-            labels = labelsOf(text);
-          }
+          if (labelColumn !== undefined) labels = labelsOf(labelText(buffer, fields.labelStart, fields.labelEnd, fields.labelEscaped));
           if (labels !== undefined) {
             output.reserve();
             let source = buffer;
@@ -268,11 +341,8 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
             let textEnd = fields.textEnd;
             if (fields.textEscaped) {
               // Doubled quotes become one before tokenizing.
-              if (kernel) source = kernel.scratch();
-              else {
-                if (scratch.length < textEnd - textStart) scratch = Buffer.alloc(2 * (textEnd - textStart));
-                source = scratch;
-              }
+              if (scratch.length < textEnd - textStart) scratch = Buffer.alloc(2 * (textEnd - textStart));
+              source = scratch;
               let length = 0;
               for (let i = textStart; i < textEnd; i++) {
                 source[length++] = buffer[i];
@@ -281,12 +351,10 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
               textStart = 0;
               textEnd = length;
             }
-            const idsEnd = kernel
-              ? kernel.append(source, textStart, textEnd, maxLength, output.ids, output.size)
-              : tokenizer.appendAsciiBytes(source, textStart, textEnd, maxLength, output.ids, output.size);
+            const idsEnd = tokenizer.appendAsciiBytes(source, textStart, textEnd, maxLength, output.ids, output.size);
             // No ids: an empty text, which the general reader reports.
             if (idsEnd > output.size) {
-              output.finish(idsEnd, labels, recordLine);
+              output.finish(idsEnd - output.size, labels, recordLine);
               if (output.full) yield output.take();
               continue;
             }
@@ -301,9 +369,18 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
       rest = Buffer.from(buffer.subarray(at));
     }
   } finally {
+    if (kernel) kernel.inUse = false;
     await handle.close();
   }
   if (output.rows > 0) yield output.take();
+}
+
+/** Returns a label field's text as the general reader reads it: doubled quotes made single and every line end LF. */
+function labelText(buffer: Buffer, start: number, end: number, escaped: boolean): string {
+  let text = buffer.toString('utf8', start, end);
+  if (escaped) text = text.replaceAll('""', '"');
+  if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+  return text;
 }
 
 /** Returns the general reader's error for a quoted field that the end of the file leaves open. */

@@ -1,28 +1,69 @@
-// The ASCII word tokenizer of ascii-words.wat: bytes in its memory in, ids out. It gives the
-// ids of StudentTokenizer.appendAsciiBytes, which test/unit/encode-records.test.mjs checks.
+// The record scanner and ASCII word tokenizer of ascii-words.wat: a chunk of a delimited file
+// in its memory in, records and ids out. It gives the records of encodeRecords' JavaScript byte
+// reader and the ids of StudentTokenizer.appendAsciiBytes, which
+// test/unit/encode-records.test.mjs checks.
 import { ASCII_WORDS_WASM } from './ascii-words-wasm';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
-  encode(context: number, start: number, end: number, out: number, limit: number): number;
+  scan(context: number, start: number, end: number, atEnd: number): number;
 }
 
-// Memory layout, in bytes: the context, the character tables, the word table, the pool of
-// keys and ids, then the data region (bytes to tokenize, a scratch area, the output ids).
+/** Layout of a delimited file for `scan`: delimiter, quoting, and the columns of the text and label. */
+export interface ScanLayout {
+  /** Delimiter code, ASCII. */
+  delimiter: number;
+  quoting: boolean;
+  textColumn: number;
+  /** -1 for a file without a label column. */
+  labelColumn: number;
+  columns: number;
+  maxLength: number;
+}
+
+/** Result of a `scan` call: `records` rows of `recordTable`, and where the next call starts in the view. */
+export interface ScanResult {
+  records: number;
+  next: number;
+  /** Whether it stopped at the end of the bytes (true) or at a full record table or ids area. */
+  atEndOfBytes: boolean;
+}
+
+/** Int32 fields of each record in the record table: see `scan` in ascii-words.wat. */
+export const RECORD_FIELDS = 8;
+
+// Memory layout, in bytes. The context has fields up to offset 96, and the character tables
+// and masks run from 128 to 1424. The word table and the pool of keys and ids follow, then the
+// data region: bytes to tokenize, the record table, the output ids.
 const CONTEXT = 0;
-const KINDS = 64;
+const KINDS = 128;
 const LOWER = KINDS + 128;
 const PUNCTUATION = LOWER + 128;
-const TABLE = 1024;
-const SLOT_BYTES = 16;
-/** Slots of the word table; it starts over when half of them are used, which bounds its memory. */
+const SCAN_KINDS = PUNCTUATION + 512;
+const MASKS = SCAN_KINDS + 256;
+const TABLE = 2048;
+const SLOT_BYTES = 32;
+/** Maximum length of a key stored in its slot; longer ones are in the pool. */
+const INLINE_KEY = 16;
+/**
+ * Maximum slots of the word table. It starts with 4,096 and doubles when half full, because a
+ * table larger than the CPU caches made each lookup slower. At this size it starts over, so its
+ * memory stays bounded.
+ */
 const TABLE_SLOTS = 1 << 17;
+const FIRST_SLOTS = 1 << 12;
 const POOL = TABLE + TABLE_SLOTS * SLOT_BYTES;
 const POOL_BYTES = 8 << 20;
 const DATA = POOL + POOL_BYTES;
+/** Records and ids one `scan` call writes at most. */
+const SCAN_RECORDS = 4096;
+const SCAN_IDS = 1 << 18;
 const PAGE = 65536;
 const WORD_KIND = 0;
 const PUNCTUATION_KIND = 2;
+const BLOCKED_KIND = 3;
+/** Scan kind of the delimiter, LF, CR and the quote. */
+const STRUCTURE_KIND = 4;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 16777619;
 
@@ -31,11 +72,14 @@ let compiled: WebAssembly.Module | null | undefined;
 
 export class AsciiWordKernel {
   private words = 0;
+  private slots = FIRST_SLOTS;
   private poolEnd = POOL;
-  /** The scratch area after the loaded bytes, and the output ids after it. */
-  private scratchStart = DATA;
-  private scratchLength = 0;
+  /** The record table after the loaded bytes, then the output ids. */
+  private table = DATA;
   private out = DATA;
+  private maxLength = 1;
+  /** Set while a reader uses the kernel, so that another one makes its own. */
+  inUse = false;
   private u8: Uint8Array;
   private i32: Int32Array;
 
@@ -43,6 +87,7 @@ export class AsciiWordKernel {
     private readonly kernel: KernelExports,
     private readonly kinds: Uint8Array,
     private readonly lower: Uint8Array,
+    lowercase: boolean,
     private readonly encodeWord: (word: string) => Int32Array,
   ) {
     kernel.memory.grow(Math.ceil((DATA + PAGE) / PAGE) - kernel.memory.buffer.byteLength / PAGE);
@@ -50,7 +95,9 @@ export class AsciiWordKernel {
     this.i32 = new Int32Array(kernel.memory.buffer);
     this.u8.set(kinds, KINDS);
     this.u8.set(lower, LOWER);
-    this.i32.set([KINDS, LOWER, TABLE, TABLE_SLOTS - 1, PUNCTUATION], CONTEXT / 4);
+    for (let length = 0; length <= INLINE_KEY; length++) this.u8.fill(0xff, MASKS + 16 * length, MASKS + 16 * length + length);
+    this.i32.set([KINDS, LOWER, TABLE, FIRST_SLOTS - 1, PUNCTUATION], CONTEXT / 4);
+    this.i32.set([lowercase ? 1 : 0, MASKS], (CONTEXT + 88) / 4);
   }
 
   /**
@@ -68,49 +115,70 @@ export class AsciiWordKernel {
     if (compiled === null) return undefined;
     const lower = Uint8Array.from({ length: 128 }, (_, code) => (lowercase && code >= 0x41 && code <= 0x5a ? code + 0x20 : code));
     const exports = new WebAssembly.Instance(compiled).exports as unknown as KernelExports;
-    return new AsciiWordKernel(exports, kinds, lower, encodeWord);
+    return new AsciiWordKernel(exports, kinds, lower, lowercase, encodeWord);
   }
 
   /**
-   * Copies `bytes` into the kernel's memory and returns a view of the copy, followed by a
-   * scratch area as long (see `scratch`) and room for `maxLength` output ids. Views that earlier
-   * calls returned become invalid.
+   * Copies `bytes` into the kernel's memory and returns a view of the copy, followed by room for
+   * `scan`'s records and ids. Views that earlier calls returned become invalid.
    */
   load(bytes: Uint8Array, maxLength: number): Buffer {
-    this.scratchStart = DATA + bytes.length;
-    this.scratchLength = bytes.length;
-    this.out = (this.scratchStart + this.scratchLength + 3) & ~3;
-    this.ensure(this.out + 4 * maxLength);
+    // At least 16 bytes between the bytes and the table: a word is read as a 16-byte vector.
+    this.table = (DATA + bytes.length + 16 + 15) & ~15;
+    this.out = this.table + SCAN_RECORDS * RECORD_FIELDS * 4;
+    this.maxLength = maxLength;
+    this.ensure(this.out + 4 * (SCAN_IDS + maxLength));
     this.u8.set(bytes, DATA);
     return Buffer.from(this.kernel.memory.buffer, DATA, bytes.length);
   }
 
-  /** Returns the scratch area of the last `load`, for text rewritten before it is tokenized. */
-  scratch(): Buffer {
-    return Buffer.from(this.kernel.memory.buffer, this.scratchStart, this.scratchLength);
+  /**
+   * Sets the file layout that `scan` reads with. Returns false for a delimiter that is a word
+   * character, which `scan` does not cover.
+   */
+  configure(layout: ScanLayout): boolean {
+    if (this.kinds[layout.delimiter] === WORD_KIND) return false;
+    this.i32.set([layout.delimiter, layout.quoting ? 1 : 0, layout.textColumn, layout.labelColumn, layout.columns, layout.maxLength], (CONTEXT + 28) / 4);
+    // The kinds `scan` reads: every non-ASCII byte blocked, and 4 for the bytes that end fields and records.
+    const scanKinds = new Uint8Array(256).fill(BLOCKED_KIND);
+    scanKinds.set(this.kinds);
+    for (const code of [layout.delimiter, 0x0a, 0x0d, ...(layout.quoting ? [0x22] : [])]) scanKinds[code] = STRUCTURE_KIND;
+    this.u8.set(scanKinds, SCAN_KINDS);
+    this.i32[(CONTEXT + 84) / 4] = SCAN_KINDS;
+    return true;
   }
 
   /**
-   * Appends to `out` from `at` on the ids of the ASCII text in `view[start, end)`, where `view`
-   * comes from `load` or `scratch`, as StudentTokenizer.appendAsciiBytes does. Returns the new
-   * end, or -1 for text the ASCII path does not cover. `maxLength` must not exceed `load`'s.
+   * Scans the records of `view` (from `load`) from `from` on, as encodeRecords' byte reader
+   * does; `atEnd` is true when the file ends with the view. Words the tables lack are added
+   * and the scan repeated. Read the records with `recordTable` and `ids`, before the next call.
    */
-  append(view: Buffer, start: number, end: number, maxLength: number, out: Int32Array, at: number): number {
+  scan(view: Buffer, from: number, atEnd: boolean): ScanResult {
     const base = view.byteOffset;
+    this.i32.set([this.table, SCAN_RECORDS, this.out, SCAN_IDS + this.maxLength], (CONTEXT + 52) / 4);
     let previous = -1;
     for (;;) {
-      const count = this.kernel.encode(CONTEXT, base + start, base + end, this.out, maxLength);
-      if (count >= 0) {
-        out.set(this.i32.subarray(this.out / 4, this.out / 4 + count), at);
-        return at + count;
-      }
-      if (count === -1) return -1;
+      const records = this.kernel.scan(CONTEXT, base + from, base + view.length, atEnd ? 1 : 0);
+      const reason = this.i32[(CONTEXT + 80) / 4];
+      const next = this.i32[(CONTEXT + 68) / 4] - base;
+      if (reason !== 1) return { records, next, atEndOfBytes: reason === 0 };
       const missing = this.i32[(CONTEXT + 20) / 4];
-      // A word missing again right after it was added means the two sides hash differently.
       if (missing === previous) throw new Error(`The ASCII word kernel did not find the word it was just given (at byte ${missing - base}).`);
       previous = missing;
       this.add(missing, this.i32[(CONTEXT + 24) / 4]);
+      // The records before the missing word are complete; the caller reads them, then scans on.
+      if (records > 0) return { records, next, atEndOfBytes: false };
     }
+  }
+
+  /** The record table of the last `scan`, RECORD_FIELDS int32 per record, with byte addresses in the kernel's memory. */
+  get recordTable(): Int32Array {
+    return this.i32.subarray(this.table / 4, this.table / 4 + SCAN_RECORDS * RECORD_FIELDS);
+  }
+
+  /** The ids the last `scan` wrote, one record's after another's, for the records with status 0. */
+  get ids(): Int32Array {
+    return this.i32.subarray(this.out / 4, this.out / 4 + SCAN_IDS + this.maxLength);
   }
 
   /** Encodes the word or punctuation character at memory [start, end) and adds its ids to the tables. */
@@ -125,7 +193,11 @@ export class AsciiWordKernel {
     const ids = this.encodeWord(word);
     const length = end - start;
     // Room for the key and the ids; a full pool or table starts over.
-    if (this.poolEnd + length + 4 * (ids.length + 2) > POOL + POOL_BYTES || 2 * (this.words + 1) > TABLE_SLOTS) this.clear();
+    if (this.poolEnd + length + 4 * (ids.length + 2) > POOL + POOL_BYTES) this.clear();
+    if (2 * (this.words + 1) > this.slots) {
+      if (this.slots < TABLE_SLOTS) this.resize(2 * this.slots);
+      else this.clear();
+    }
     const key = this.poolEnd;
     this.u8.copyWithin(key, start, end);
     for (let i = 0; i < length; i++) this.u8[key + i] = this.lower[this.u8[key + i]];
@@ -138,17 +210,45 @@ export class AsciiWordKernel {
       return;
     }
     if (this.kinds[this.u8[start]] !== WORD_KIND) throw new Error(`The ASCII word kernel reported a missing word at character code ${this.u8[start]}, which is not a word character.`);
-    let slot = hash & (TABLE_SLOTS - 1);
-    while (this.i32[(TABLE + slot * SLOT_BYTES + 8) / 4] !== 0) slot = (slot + 1) & (TABLE_SLOTS - 1);
-    this.i32.set([hash, key, length, idsAt], (TABLE + slot * SLOT_BYTES) / 4);
+    // A slot: hash, key length, ids offset, key offset in the pool, then a short key inline.
+    const slot = new Uint8Array(SLOT_BYTES);
+    const fields = new Int32Array(slot.buffer, 0, 4);
+    fields.set([hash, length, idsAt, key]);
+    if (length <= INLINE_KEY) slot.set(this.u8.subarray(key, key + length), 16);
+    this.insert(slot);
+  }
+
+  /** Puts a slot's bytes into the first free slot from its hash on. */
+  private insert(slot: Uint8Array): void {
+    const hash = new Int32Array(slot.buffer, slot.byteOffset, 1)[0];
+    const mask = this.slots - 1;
+    let index = hash & mask;
+    while (this.i32[(TABLE + index * SLOT_BYTES + 4) / 4] !== 0) index = (index + 1) & mask;
+    this.u8.set(slot, TABLE + index * SLOT_BYTES);
     this.words += 1;
   }
 
+  /** Moves the table's entries into a table of `slots` slots. */
+  private resize(slots: number): void {
+    const entries: Uint8Array[] = [];
+    for (let index = 0; index < this.slots; index++) {
+      const at = TABLE + index * SLOT_BYTES;
+      if (this.i32[at / 4 + 1] !== 0) entries.push(this.u8.slice(at, at + SLOT_BYTES));
+    }
+    this.u8.fill(0, TABLE, TABLE + slots * SLOT_BYTES);
+    this.slots = slots;
+    this.i32[(CONTEXT + 12) / 4] = slots - 1;
+    this.words = 0;
+    for (const entry of entries) this.insert(entry);
+  }
+
   private clear(): void {
-    this.i32.fill(0, TABLE / 4, (TABLE + TABLE_SLOTS * SLOT_BYTES) / 4);
+    this.u8.fill(0, TABLE, TABLE + this.slots * SLOT_BYTES);
     this.i32.fill(0, PUNCTUATION / 4, PUNCTUATION / 4 + 128);
     this.poolEnd = POOL;
     this.words = 0;
+    this.slots = FIRST_SLOTS;
+    this.i32[(CONTEXT + 12) / 4] = FIRST_SLOTS - 1;
   }
 
   /** Grows the memory to at least `bytes` and renews the views. */

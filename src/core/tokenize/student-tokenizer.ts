@@ -246,12 +246,17 @@ export class StudentTokenizer {
 
   /**
    * Returns the wasm kernel that gives the ids of `appendAsciiBytes` for bytes in its memory,
-   * made on first use, or undefined without an ASCII path, where the module cannot run, or
-   * with `asciiKernelSpeed.enabled` off.
+   * or undefined without an ASCII path, where the module cannot run, or with
+   * `asciiKernelSpeed.enabled` off. Callers set `inUse` while they hold it.
    */
   asciiKernel(): AsciiWordKernel | undefined {
     if (!asciiKernelSpeed.enabled || this.ascii === undefined) return undefined;
-    this.kernel ??= AsciiWordKernel.create(this.ascii.kinds, this.ascii.lowercase, (word) => this.libraryIds(word, Number.MAX_SAFE_INTEGER)) ?? null;
+    const { kinds, lowercase } = this.ascii;
+    // The JavaScript word cache gives the ids, so a second kernel does not call the library again.
+    const make = () => AsciiWordKernel.create(kinds, lowercase, (word) => this.words.lookup(word, 0, word.length, false)) ?? null;
+    this.kernel ??= make();
+    // A reader that is still using the shared kernel keeps it; another one gets its own.
+    if (this.kernel?.inUse) return make() ?? undefined;
     return this.kernel ?? undefined;
   }
 
