@@ -40,7 +40,9 @@ test('random texts encode to the ids of the library path', () => {
   };
   // Words of the vocabularies, unknown words, mixed case, punctuation, whitespace, control
   // characters, special tokens typed in the text, and characters beyond ASCII.
-  const pieces = ['the', 'The', 'ROOM', 'great', 'clean', 'zebra', 'playing', '10', "'", '-', '--', '...', ',', '!', '(', ')', '/', '_', '`', '~', ' ', ' ', ' ', '  ', '\t', '\n', '\r\n', '\u000b', '\u0000', '\u007f', '[PAD]', '[pad]', '[UNK]', '[CLS]', '<s>', 'café', '酒店', '😀', 'x'.repeat(120)];
+  const pieces = ['the', 'The', 'ROOM', 'great', 'clean', 'zebra', 'playing', '10', "'", '-', '--', '...', ',', '!', '(', ')', '/', '_', '`', '~', ' ', ' ', ' ', '  ', '\t', '\n', '\r\n', '\u000b', '\u0000', '\u007f', '[PAD]', '[pad]', '[UNK]', '[CLS]', '<s>', 'café', '酒店', '😀', 'x'.repeat(120),
+    // Beyond ASCII: the chunks between ASCII whitespace go to the library, so whitespace, accents and punctuation beyond ASCII matter.
+    '\u00a0', '\u3000', 'Ünïcödé', 'ÉTÉ', 'naïve', '«', '©', 'ß', '\u2019'];
   const all = tokenizers();
   for (let round = 0; round < 1500; round++) {
     const count = Math.floor(next() * 14);

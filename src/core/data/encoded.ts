@@ -230,6 +230,14 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
   if (kernel && !kernel.configure({ delimiter, quoting, textColumn, labelColumn: labelColumn ?? -1, columns, maxLength })) kernel = undefined;
   if (kernel) kernel.inUse = true;
   const handle = await open(plan.file, 'r');
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const readChunk = async (): Promise<Buffer> => {
+    const chunk = Buffer.allocUnsafe(chunkBytes);
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+    return chunk.subarray(0, bytesRead);
+  };
+  // The next chunk is read while this one is scanned.
+  let nextChunk: Promise<Buffer> | undefined = readChunk();
   try {
     let rest: Buffer = Buffer.alloc(0);
     let atEnd = false;
@@ -238,10 +246,14 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
       // Reads the next chunk after what is left of the previous one.
       let data = rest;
       if (!atEnd) {
-        const chunk = Buffer.allocUnsafe(options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
-        const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-        if (bytesRead === 0) atEnd = true;
-        else data = rest.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([rest, chunk.subarray(0, bytesRead)]);
+        const chunk: Buffer = await nextChunk!;
+        if (chunk.length === 0) {
+          atEnd = true;
+          nextChunk = undefined;
+        } else {
+          nextChunk = readChunk();
+          data = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+        }
       }
       // The first three bytes decide whether the file starts with a byte order mark.
       if (!started && data.length < 3 && !atEnd) {
@@ -370,6 +382,8 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
     }
   } finally {
     if (kernel) kernel.inUse = false;
+    // A read still running when the consumer stops early must end before the file closes.
+    await nextChunk?.catch(() => undefined);
     await handle.close();
   }
   if (output.rows > 0) yield output.take();

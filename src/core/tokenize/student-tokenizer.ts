@@ -47,6 +47,8 @@ export class StudentTokenizer {
    * outside V8's heap and took about 0.7 µs to allocate, more than encoding a short text.
    */
   private scratch = new Int32Array(64);
+  /** Ids of the chunks that `asciiIds` gave to the library. */
+  private readonly chunks = new Map<string, Int32Array>();
   /** See `asciiKernel`; null where it cannot be made. */
   private kernel?: AsciiWordKernel | null;
 
@@ -222,6 +224,9 @@ export class StudentTokenizer {
     const out = this.scratch;
     let count = 0;
     let start = -1;
+    // Start of the current whitespace-delimited chunk, and the id count before it.
+    let chunkStart = 0;
+    let chunkCount = 0;
     for (let i = 0; i <= text.length && count < maxLength; i++) {
       const code = i < text.length ? text.charCodeAt(i) : SPACE;
       const kind = code < 128 ? path.kinds[code] : BLOCKED;
@@ -229,14 +234,40 @@ export class StudentTokenizer {
         if (start < 0) start = i;
         continue;
       }
-      if (kind === BLOCKED) return undefined;
+      if (kind === BLOCKED) {
+        if (!path.chunks) return undefined;
+        // The library encodes the chunk around the character, in place of what this path gave for its start.
+        let chunkEnd = i;
+        while (chunkEnd < text.length && !isAsciiSpace(text.charCodeAt(chunkEnd))) chunkEnd++;
+        count = append(out, chunkCount, maxLength, this.chunkIds(text.slice(chunkStart, chunkEnd)));
+        start = -1;
+        i = chunkEnd;
+        chunkStart = chunkEnd + 1;
+        chunkCount = count;
+        continue;
+      }
       if (start >= 0) {
         count = append(out, count, maxLength, this.words.lookup(text, start, i, path.lowercase));
         start = -1;
       }
       if (kind === PUNCTUATION && count < maxLength) count = append(out, count, maxLength, this.words.lookup(text, i, i + 1, path.lowercase));
+      if (kind === SEPARATOR) {
+        chunkStart = i + 1;
+        chunkCount = count;
+      }
     }
     return out.slice(0, count);
+  }
+
+  /** Returns the library's ids of a whitespace-free chunk of text, kept for the next time it occurs. */
+  private chunkIds(chunk: string): Int32Array {
+    let ids = this.chunks.get(chunk);
+    if (ids === undefined) {
+      ids = this.libraryIds(chunk, Number.MAX_SAFE_INTEGER);
+      if (this.chunks.size >= MAX_CACHED_CHUNKS) this.chunks.clear();
+      this.chunks.set(chunk, ids);
+    }
+    return ids;
   }
 
   /** Tells whether `appendAsciiBytes` can encode text with this tokenizer (a BERT normalizer and pre-tokenizer). */
@@ -323,6 +354,21 @@ interface AsciiPath {
   lowercase: boolean;
   /** Kind of each ASCII code unit. */
   kinds: Uint8Array;
+  /**
+   * Whether text that this path does not cover may go to the library one whitespace-delimited
+   * chunk at a time: the BERT normalizer and pre-tokenizer work character by character and split
+   * at whitespace, so the chunks' ids joined are the text's. Not when an added token contains
+   * whitespace, which the library matches across chunks.
+   */
+  chunks: boolean;
+}
+
+/** Chunks whose ids `asciiIds` keeps; at this count it starts over. */
+const MAX_CACHED_CHUNKS = 65536;
+
+/** Tells whether an ASCII code is whitespace to the BERT pre-tokenizer (space, tab, LF, CR). */
+function isAsciiSpace(code: number): boolean {
+  return code === SPACE || code === 0x09 || code === 0x0a || code === 0x0d;
 }
 
 /** Builds the ASCII fast path for a BERT normalizer and pre-tokenizer, or returns undefined for other pipelines. */
@@ -344,7 +390,7 @@ function asciiPath(json: TokenizerJson): AsciiPath | undefined {
       if (code < 128) kinds[code] = BLOCKED;
     }
   }
-  return { lowercase: normalizer.lowercase === true, kinds };
+  return { lowercase: normalizer.lowercase === true, kinds, chunks: !json.added_tokens.some((token) => /\s/.test(token.content)) };
 }
 
 function checkMaxLength(maxLength: number): void {
