@@ -3,10 +3,10 @@
 // memory. Delimited UTF-8 files are read as bytes, and their ASCII texts are tokenized in
 // place, without a string or an object per record. Every other record and file takes the
 // general reader (streamRecords) and StudentTokenizer.encode, which give the same ids and labels.
-import { open } from 'node:fs/promises';
 import { DataError, type LabelSpace } from '../types';
 import { RECORD_FIELDS } from '../tokenize/ascii-words';
 import type { StudentTokenizer } from '../tokenize/student-tokenizer';
+import { ChunkReader, scanParts } from './byte-scan';
 import { DelimitedScanner, type ScannedRecord } from './delimited-scanner';
 import { decodeBuffer } from './encoding';
 import { LabelMapper, labelTokens } from './labels';
@@ -155,11 +155,12 @@ interface Fields {
 }
 
 /**
- * Reads a delimited UTF-8 file as bytes: scans records as DelimitedScanner does (quotes, doubled quotes, CR, LF and
- * CRLF line ends, empty lines skipped), tokenizes the text field in place when it is ASCII, and
- * maps the label field through a cache. Some records it does not cover: a field count other
- * than the header's, text the ASCII path does not cover, a label outside the label space, or
- * text after a closing quote. Those are decoded and read by parseRow and toExample, so they
+ * Reads a delimited UTF-8 file as bytes. It scans records as DelimitedScanner does (quotes,
+ * doubled quotes, CR, LF and CRLF line ends, empty lines skipped), tokenizes ASCII text fields
+ * in place, and maps the label field through a cache. Text beyond ASCII is decoded and given to
+ * StudentTokenizer.encode. Some records it does not cover: a field count other than the
+ * header's, a label outside the label space, an empty text, or text after a closing quote.
+ * Those are decoded and read by parseRow and toExample, so they
  * raise or are skipped with the general reader's message.
  */
 async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: LabelSpace, options: EncodeRecordsOptions, output: BatchBuilder): AsyncGenerator<EncodedBatch> {
@@ -176,7 +177,6 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
   const fields: Fields = { count: 0, textStart: 0, textEnd: 0, textEscaped: false, labelStart: 0, labelEnd: 0, labelEscaped: false };
   let skipHeader = plan.header;
   let line = 1;
-  let started = false;
 
   /** Label indices of a label field's text, or undefined when the general reader must decide. */
   const labelsOf = (text: string): readonly number[] | null | undefined => {
@@ -207,6 +207,22 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
     return labels;
   };
 
+  /**
+   * Adds a record whose text field (at buffer[textStart, textEnd), inside any quotes) the
+   * tokenizer encodes from a string, as the general reader would give it. Returns false, adding
+   * nothing, when the general reader must decide: an empty text or a label outside the space.
+   */
+  const readText = (buffer: Buffer, textStart: number, textEnd: number, labelStart: number, labelEnd: number, recordLine: number): boolean => {
+    const labels = labelColumn === undefined ? null : labelsAt(buffer, labelStart, labelEnd);
+    if (labels === undefined) return false;
+    let text = buffer.toString('utf8', textStart, textEnd);
+    if (quoting && buffer[textStart - 1] === QUOTE && text.includes('""')) text = text.replaceAll('""', '"');
+    text = text.replace(/\r\n?/g, '\n').trim();
+    if (text.length === 0) return false;
+    output.addText(tokenizer, text, labels, recordLine);
+    return true;
+  };
+
   /** Reads one record through the general reader, which adds it to the batch, raises, or skips it. */
   const readRecord = (buffer: Buffer, start: number, end: number, recordLine: number): void => {
     const raw = decodeBuffer(buffer.subarray(start, end), plan.encoding).replace(/\r\n?/g, '\n');
@@ -225,53 +241,18 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
     }
   };
 
-  // The wasm word kernel tokenizes the bytes in its memory, so each chunk is copied there.
-  let kernel = tokenizer.asciiKernel();
-  if (kernel && !kernel.configure({ delimiter, quoting, textColumn, labelColumn: labelColumn ?? -1, columns, maxLength })) kernel = undefined;
-  if (kernel) kernel.inUse = true;
-  const handle = await open(plan.file, 'r');
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  const readChunk = async (): Promise<Buffer> => {
-    const chunk = Buffer.allocUnsafe(chunkBytes);
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-    return chunk.subarray(0, bytesRead);
-  };
-  // The next chunk is read while this one is scanned.
-  let nextChunk: Promise<Buffer> | undefined = readChunk();
-  try {
-    let rest: Buffer = Buffer.alloc(0);
-    let atEnd = false;
-    let scratch = Buffer.alloc(256);
-    for (;;) {
-      // Reads the next chunk after what is left of the previous one.
-      let data = rest;
-      if (!atEnd) {
-        const chunk: Buffer = await nextChunk!;
-        if (chunk.length === 0) {
-          atEnd = true;
-          nextChunk = undefined;
-        } else {
-          nextChunk = readChunk();
-          data = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
-        }
-      }
-      // The first three bytes decide whether the file starts with a byte order mark.
-      if (!started && data.length < 3 && !atEnd) {
-        rest = data;
-        continue;
-      }
-      const buffer = kernel ? kernel.load(data, maxLength) : data;
-      let at = 0;
-      if (!started) {
-        if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) at = 3;
-        started = true;
-      }
-      // The kernel scans and tokenizes many records per call; the loop below is its JavaScript equivalent.
-      while (kernel) {
-        const scanned = kernel.scan(buffer, at, atEnd);
-        const table = kernel.recordTable;
-        const ids = kernel.ids;
-        const base = buffer.byteOffset;
+  // The wasm record scanner reads and tokenizes many records per call; the JavaScript loop
+  // further down is its equivalent.
+  let kernel = tokenizer.asciiKernel();
+  const scanLayout = { delimiter, quoting, textColumn, labelColumn: labelColumn ?? -1, columns, maxLength };
+  if (kernel && !kernel.configure(scanLayout)) kernel = undefined;
+  if (kernel) {
+    const parts = scanParts(plan.file, kernel, maxLength, chunkBytes);
+    kernel.inUse = true;
+    try {
+      for await (const part of parts) {
+        const { bytes: buffer, table, ids, base } = part;
         // Consecutive rows' ids are copied to the batch in one piece: ids[runStart, runEnd) to `runTarget`.
         let idsAt = 0;
         let runStart = 0;
@@ -282,7 +263,7 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
           output.ids.set(ids.subarray(runStart, runEnd), runTarget);
           runStart = runEnd;
         };
-        for (let r = 0; r < scanned.records; r++) {
+        for (let r = 0; r < part.records; r++) {
           const fieldsAt = r * RECORD_FIELDS;
           const status = table[fieldsAt];
           const count = table[fieldsAt + 5];
@@ -316,14 +297,28 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
             continue;
           }
           if (status === 2) throw unclosedQuote(plan, recordLine);
-          readRecord(buffer, table[fieldsAt + 1] - base, table[fieldsAt + 2] - base, recordLine);
+          if (status !== 3 || !readText(buffer, table[fieldsAt + 8] - base, table[fieldsAt + 9] - base, table[fieldsAt + 6] - base, table[fieldsAt + 7] - base, recordLine)) {
+            readRecord(buffer, table[fieldsAt + 1] - base, table[fieldsAt + 2] - base, recordLine);
+          }
           if (output.full) yield output.take();
         }
         copyRun();
-        at = scanned.next;
-        if (scanned.atEndOfBytes) break;
       }
-      while (!kernel) {
+    } finally {
+      kernel.inUse = false;
+    }
+    if (output.rows > 0) yield output.take();
+    return;
+  }
+
+  const reader = await ChunkReader.open(plan.file, chunkBytes);
+  try {
+    let rest: Buffer = Buffer.alloc(0);
+    let scratch = Buffer.alloc(256);
+    for (;;) {
+      const { data: buffer, atEnd } = await reader.next(rest);
+      let at = 0;
+      for (;;) {
         // Empty lines between records count as lines and are skipped.
         while (at < buffer.length && (buffer[at] === NEWLINE || buffer[at] === RETURN)) {
           if (buffer[at] === RETURN && at + 1 >= buffer.length && !atEnd) break;
@@ -377,14 +372,10 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
       }
       // At the end of the file every byte has been read into a record.
       if (atEnd) break;
-      // A copy, because the next load overwrites the kernel's memory.
-      rest = Buffer.from(buffer.subarray(at));
+      rest = buffer.subarray(at);
     }
   } finally {
-    if (kernel) kernel.inUse = false;
-    // A read still running when the consumer stops early must end before the file closes.
-    await nextChunk?.catch(() => undefined);
-    await handle.close();
+    await reader.close();
   }
   if (output.rows > 0) yield output.take();
 }

@@ -30,7 +30,7 @@ export interface ScanResult {
 }
 
 /** Int32 fields of each record in the record table: see `scan` in ascii-words.wat. */
-export const RECORD_FIELDS = 8;
+export const RECORD_FIELDS = 10;
 
 // Memory layout, in bytes. The context has fields up to offset 96, and the character tables
 // and masks run from 128 to 1424. The word table and the pool of keys and ids follow, then the
@@ -64,8 +64,6 @@ const PUNCTUATION_KIND = 2;
 const BLOCKED_KIND = 3;
 /** Scan kind of the delimiter, LF, CR and the quote. */
 const STRUCTURE_KIND = 4;
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 16777619;
 
 /** The module's compiled code, shared by every kernel; null where WebAssembly cannot compile it. */
 let compiled: WebAssembly.Module | null | undefined;
@@ -184,13 +182,11 @@ export class AsciiWordKernel {
   /** Encodes the word or punctuation character at memory [start, end) and adds its ids to the tables. */
   private add(start: number, end: number): void {
     let word = '';
-    let hash = FNV_OFFSET;
-    for (let i = start; i < end; i++) {
-      const code = this.lower[this.u8[i]];
-      word += String.fromCharCode(code);
-      hash = Math.imul(hash ^ code, FNV_PRIME);
-    }
+    for (let i = start; i < end; i++) word += String.fromCharCode(this.lower[this.u8[i]]);
+    // The kernel hashed the missing word.
+    const hash = this.i32[(CONTEXT + 96) / 4];
     const ids = this.encodeWord(word);
+
     const length = end - start;
     // Room for the key and the ids; a full pool or table starts over.
     if (this.poolEnd + length + 4 * (ids.length + 2) > POOL + POOL_BYTES) this.clear();
@@ -205,6 +201,7 @@ export class AsciiWordKernel {
     this.i32[idsAt / 4] = ids.length;
     this.i32.set(ids, idsAt / 4 + 1);
     this.poolEnd = idsAt + 4 * (ids.length + 1);
+
     if (length === 1 && this.kinds[this.u8[start]] === PUNCTUATION_KIND) {
       this.i32[PUNCTUATION / 4 + this.u8[start]] = idsAt;
       return;

@@ -10,8 +10,8 @@
 ;; 2 punctuation, 3 blocked), 4 the lowercase (or identity) map of the 128 ASCII codes, 8 the
 ;; table, 12 the table's slot mask, 16 the ids of each punctuation character (128 offsets, 0
 ;; when not known yet), 20 and 24, written on a miss, the missing word's start and end, 84
-;; the scan kinds (see $text_field), 88 1 when the tokenizer lowercases, and 92 the 17 masks
-;; of 16 bytes whose first n bytes are 0xff. A table slot is 32 bytes: hash, key length (0 for
+;; the scan kinds (see $text_field), 88 1 when the tokenizer lowercases, 92 the 17 masks of
+;; 16 bytes whose first n bytes are 0xff, and 96, written on a missing word, its hash. A table slot is 32 bytes: hash, key length (0 for
 ;; an empty slot), ids offset, the key's offset in the pool for a key longer than 16 bytes,
 ;; then a shorter key inline, zero-padded. Ids are stored as a count followed by the ids.
 ;;
@@ -41,42 +41,41 @@
         (br $each)))
     (local.get $count))
 
-  ;; The ids offset of the word at [$start, $end) with hash $hash, or 0 when the table lacks it.
-  ;; A word of at most 16 bytes is compared with its slot's inline key as one vector: the input
-  ;; lowercased (when context field 88 is 1) and cut to the word by the mask of its length.
+  ;; Hash of a word of at most 16 bytes, as its lowercased, zero-padded vector (its bytes are
+  ;; never 0, so the vector tells the length too): the two halves multiplied by odd constants
+  ;; and folded to 32 bits.
+  (func $vector_hash (param $vector v128) (result i32)
+    (local $h i64)
+    (local.set $h
+      (i64.xor
+        (i64.mul (i64x2.extract_lane 0 (local.get $vector)) (i64.const 0x9e3779b97f4a7c15))
+        (i64.mul (i64x2.extract_lane 1 (local.get $vector)) (i64.const 0xc2b2ae3d27d4eb4f))))
+    (i32.wrap_i64 (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 29)))))
+
+  ;; FNV-1a hash of the lowercased bytes of a longer word at [$start, $end).
+  (func $long_hash (param $lower i32) (param $start i32) (param $end i32) (result i32)
+    (local $hash i32)
+    (local.set $hash (i32.const 0x811c9dc5))
+    (block $done
+      (loop $bytes
+        (br_if $done (i32.ge_u (local.get $start) (local.get $end)))
+        (local.set $hash
+          (i32.mul
+            (i32.xor (local.get $hash) (i32.load8_u (i32.add (local.get $lower) (i32.load8_u (local.get $start)))))
+            (i32.const 16777619)))
+        (local.set $start (i32.add (local.get $start) (i32.const 1)))
+        (br $bytes)))
+    (local.get $hash))
+
+  ;; The ids offset of the word of more than 16 bytes at [$start, $end) with hash $hash, or 0
+  ;; when the table lacks it; its key is in the pool, compared byte by byte. $text_field looks
+  ;; up shorter words itself.
   (func $word_ids (param $ctx i32) (param $start i32) (param $end i32) (param $hash i32) (result i32)
     (local $table i32) (local $mask i32) (local $slot i32) (local $entry i32) (local $length i32)
-    (local $key i32) (local $lower i32) (local $k i32) (local $word v128)
+    (local $key i32) (local $lower i32) (local $k i32)
     (local.set $table (i32.load offset=8 (local.get $ctx)))
     (local.set $mask (i32.load offset=12 (local.get $ctx)))
     (local.set $length (i32.sub (local.get $end) (local.get $start)))
-    (if (i32.le_u (local.get $length) (i32.const 16))
-      (then
-        (local.set $word (v128.load align=1 (local.get $start)))
-        (if (i32.load offset=88 (local.get $ctx))
-          (then
-            ;; A..Z (0x41..0x5a) get bit 0x20.
-            (local.set $word
-              (v128.or (local.get $word)
-                (v128.and
-                  (v128.and
-                    (i8x16.ge_u (local.get $word) (i8x16.splat (i32.const 0x41)))
-                    (i8x16.le_u (local.get $word) (i8x16.splat (i32.const 0x5a))))
-                  (i8x16.splat (i32.const 0x20)))))))
-        (local.set $word
-          (v128.and (local.get $word) (v128.load (i32.add (i32.load offset=92 (local.get $ctx)) (i32.shl (local.get $length) (i32.const 4))))))
-        (local.set $slot (i32.and (local.get $hash) (local.get $mask)))
-        (loop $probe_short
-          (local.set $entry (i32.add (local.get $table) (i32.shl (local.get $slot) (i32.const 5))))
-          (if (i32.eqz (i32.load offset=4 (local.get $entry))) (then (return (i32.const 0))))
-          (if (i32.and
-                (i32.and (i32.eq (i32.load (local.get $entry)) (local.get $hash))
-                         (i32.eq (i32.load offset=4 (local.get $entry)) (local.get $length)))
-                (i8x16.all_true (i8x16.eq (local.get $word) (v128.load offset=16 (local.get $entry)))))
-            (then (return (i32.load offset=8 (local.get $entry)))))
-          (local.set $slot (i32.and (i32.add (local.get $slot) (i32.const 1)) (local.get $mask)))
-          (br $probe_short))))
-    ;; A longer word: its key is in the pool, compared byte by byte.
     (local.set $lower (i32.load offset=4 (local.get $ctx)))
     (local.set $slot (i32.and (local.get $hash) (local.get $mask)))
     (loop $probe
@@ -106,6 +105,8 @@
   (global $blocked (mut i32) (i32.const 0))
   (global $field_newlines (mut i32) (i32.const 0))
   (global $field_status (mut i32) (i32.const 0))
+  (global $text_start (mut i32) (i32.const 0))
+  (global $text_end (mut i32) (i32.const 0))
 
   ;; The kind of the character at $p of a text field as `encode` sees it: 1 separator,
   ;; 2 punctuation, 3 blocked, or 5 when the field ends there; 6 when the bytes end before it
@@ -144,12 +145,19 @@
     (local $kinds i32) (local $scan_kinds i32) (local $lower i32) (local $quoted i32) (local $b i32)
     (local $kind i32) (local $step i32) (local $word i32) (local $hash i32) (local $count i32)
     (local $blocked i32) (local $newlines i32) (local $ids i32) (local $status i32) (local $next i32)
+    (local $length i32) (local $vector v128) (local $lowercase i32) (local $masks i32) (local $table i32)
+    (local $mask i32) (local $slot i32) (local $entry i32)
     (local.set $kinds (i32.load (local.get $ctx)))
+    (local.set $table (i32.load offset=8 (local.get $ctx)))
+    (local.set $mask (i32.load offset=12 (local.get $ctx)))
+    (local.set $lowercase (i32.load offset=88 (local.get $ctx)))
+    (local.set $masks (i32.load offset=92 (local.get $ctx)))
     (local.set $lower (i32.load offset=4 (local.get $ctx)))
     (local.set $scan_kinds (i32.load offset=84 (local.get $ctx)))
     (local.set $quoted (i32.and (local.get $quoting)
       (i32.and (i32.lt_u (local.get $p) (local.get $end)) (i32.eq (i32.load8_u (local.get $p)) (i32.const 34)))))
     (if (local.get $quoted) (then (local.set $p (i32.add (local.get $p) (i32.const 1)))))
+    (global.set $text_start (local.get $p))
     (block $field_done
       (loop $chars
         (if (i32.ge_u (local.get $p) (local.get $end))
@@ -163,31 +171,70 @@
           (then
             ;; A word: hash it to its end, then look it up.
             (local.set $word (local.get $p))
-            (local.set $hash (i32.const 0x811c9dc5))
             (loop $word_chars
-              (local.set $hash
-                (i32.mul
-                  (i32.xor (local.get $hash) (i32.load8_u (i32.add (local.get $lower) (local.get $b))))
-                  (i32.const 16777619)))
               (local.set $p (i32.add (local.get $p) (i32.const 1)))
               (if (i32.lt_u (local.get $p) (local.get $end))
                 (then
                   (local.set $b (i32.load8_u (local.get $p)))
                   (br_if $word_chars (i32.eqz (i32.load8_u (i32.add (local.get $scan_kinds) (local.get $b))))))))
             ;; `encode` checks the character after a word before it looks the word up.
-            (local.set $next (call $kind_at (local.get $ctx) (local.get $p) (local.get $end) (local.get $at_end) (local.get $quoted)))
+            (local.set $next (i32.const 4))
+            (if (i32.lt_u (local.get $p) (local.get $end))
+              (then (local.set $next (i32.load8_u (i32.add (local.get $scan_kinds) (local.get $b))))))
+            (if (i32.eq (local.get $next) (i32.const 4))
+              (then (local.set $next (call $kind_at (local.get $ctx) (local.get $p) (local.get $end) (local.get $at_end) (local.get $quoted)))))
             (if (i32.eq (local.get $next) (i32.const 6)) (then (return (i32.const -1))))
             (if (i32.and (i32.eq (local.get $next) (i32.const 3)) (i32.lt_s (local.get $count) (local.get $limit)))
               (then (local.set $blocked (i32.const 1))))
             (if (i32.and (i32.eqz (local.get $blocked)) (i32.lt_s (local.get $count) (local.get $limit)))
               (then
-                (local.set $ids (call $word_ids (local.get $ctx) (local.get $word) (local.get $p) (local.get $hash)))
+                (local.set $ids (i32.const 0))
+                (local.set $length (i32.sub (local.get $p) (local.get $word)))
+                (if (i32.le_u (local.get $length) (i32.const 16))
+                  (then
+                    ;; The probe of $word_ids for a short word, inline: the word as one vector,
+                    ;; lowercased when the tokenizer lowercases, cut by the mask of its length.
+                    (local.set $vector (v128.load align=1 (local.get $word)))
+                    (if (local.get $lowercase)
+                      (then
+                        (local.set $vector
+                          (v128.or (local.get $vector)
+                            (v128.and
+                              (v128.and
+                                (i8x16.ge_u (local.get $vector) (i8x16.splat (i32.const 0x41)))
+                                (i8x16.le_u (local.get $vector) (i8x16.splat (i32.const 0x5a))))
+                              (i8x16.splat (i32.const 0x20)))))))
+                    (local.set $vector (v128.and (local.get $vector) (v128.load (i32.add (local.get $masks) (i32.shl (local.get $length) (i32.const 4))))))
+                    (local.set $hash (call $vector_hash (local.get $vector)))
+                    (local.set $slot (i32.and (local.get $hash) (local.get $mask)))
+                    (block $found
+                      (loop $probe
+                        (local.set $entry (i32.add (local.get $table) (i32.shl (local.get $slot) (i32.const 5))))
+                        (br_if $found (i32.eqz (i32.load offset=4 (local.get $entry))))
+                        (if (i32.and
+                              (i32.and (i32.eq (i32.load (local.get $entry)) (local.get $hash))
+                                       (i32.eq (i32.load offset=4 (local.get $entry)) (local.get $length)))
+                              (i8x16.all_true (i8x16.eq (local.get $vector) (v128.load offset=16 (local.get $entry)))))
+                          (then
+                            (local.set $ids (i32.load offset=8 (local.get $entry)))
+                            (br $found)))
+                        (local.set $slot (i32.and (i32.add (local.get $slot) (i32.const 1)) (local.get $mask)))
+                        (br $probe))))
+                  (else
+                    (local.set $hash (call $long_hash (local.get $lower) (local.get $word) (local.get $p)))
+                    (local.set $ids (call $word_ids (local.get $ctx) (local.get $word) (local.get $p) (local.get $hash)))))
                 (if (i32.eqz (local.get $ids))
                   (then
                     (i32.store offset=20 (local.get $ctx) (local.get $word))
                     (i32.store offset=24 (local.get $ctx) (local.get $p))
+                    (i32.store offset=96 (local.get $ctx) (local.get $hash))
                     (return (i32.const -2))))
-                (local.set $count (call $append (local.get $ids) (local.get $out) (local.get $count) (local.get $limit)))))
+                ;; Most words have one id.
+                (if (i32.eq (i32.load (local.get $ids)) (i32.const 1))
+                  (then
+                    (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (i32.load offset=4 (local.get $ids)))
+                    (local.set $count (i32.add (local.get $count) (i32.const 1))))
+                  (else (local.set $count (call $append (local.get $ids) (local.get $out) (local.get $count) (local.get $limit)))))))
             (br $chars)))
         (local.set $step (i32.const 1))
         (if (i32.eq (local.get $kind) (i32.const 4))
@@ -234,6 +281,7 @@
           (then (local.set $blocked (i32.const 1))))
         (local.set $p (i32.add (local.get $p) (local.get $step)))
         (br $chars)))
+    (global.set $text_end (local.get $p))
     ;; After a closing quote: text up to the delimiter makes the general reader keep the quotes.
     (if (i32.and (local.get $quoted) (i32.ne (local.get $status) (i32.const 2)))
       (then
@@ -258,11 +306,12 @@
     (local.get $p))
 
   ;; Scans the records in [$start, $end); $at_end is 1 when the file ends at $end. Each record
-  ;; gets 32 bytes in the record table: status (0 read, 1 for the general reader: a field count
-  ;; other than the context's, text the ASCII path does not cover or without ids, text after a
-  ;; closing quote, a label with doubled quotes; 2 a quoted field the end of the file leaves
-  ;; open), its start, its end, the line ends skipped before it, the line ends in and after it,
-  ;; its id count, and its label field's start and end. Returns the number of records.
+  ;; gets 40 bytes in the record table: status (0 read; 1 for the general reader: a field count
+  ;; other than the context's, text without ids, text after a closing quote, a label with
+  ;; doubled quotes; 2 a quoted field the end of the file leaves open; 3 text the ASCII path
+  ;; does not cover, for the tokenizer), its start, its end, the line ends skipped before it,
+  ;; the line ends in and after it, its id count, its label field's start and end, and its
+  ;; text field's start and end (inside the quotes). Returns the number of records.
   (func (export "scan") (param $ctx i32) (param $start i32) (param $end i32) (param $at_end i32) (result i32)
     (local $delimiter i32) (local $quoting i32) (local $text i32) (local $label i32) (local $columns i32)
     (local $limit i32) (local $records i32) (local $capacity i32) (local $ids i32) (local $ids_capacity i32)
@@ -270,6 +319,7 @@
     (local $skipped i32) (local $newlines i32) (local $b i32) (local $written i32) (local $used i32)
     (local $field_start i32) (local $field_end i32) (local $label_start i32) (local $label_end i32)
     (local $escaped i32) (local $reason i32) (local $resume i32) (local $info i32) (local $next i32)
+    (local $text_start i32) (local $text_end i32) (local $blocked i32)
     (local.set $delimiter (i32.load offset=28 (local.get $ctx)))
     (local.set $quoting (i32.load offset=32 (local.get $ctx)))
     (local.set $text (i32.load offset=36 (local.get $ctx)))
@@ -319,6 +369,9 @@
         (local.set $count (i32.const 0))
         (local.set $label_start (i32.const 0))
         (local.set $label_end (i32.const 0))
+        (local.set $text_start (i32.const 0))
+        (local.set $text_end (i32.const 0))
+        (local.set $blocked (i32.const 0))
         (block $record_done
           (loop $fields
             (if (i32.eq (local.get $field) (local.get $text))
@@ -335,7 +388,11 @@
                 (local.set $count (global.get $count))
                 (local.set $newlines (i32.add (local.get $newlines) (global.get $field_newlines)))
                 (local.set $status (i32.or (local.get $status) (global.get $field_status)))
-                (if (i32.or (global.get $blocked) (i32.eqz (global.get $count)))
+                (local.set $text_start (global.get $text_start))
+                (local.set $text_end (global.get $text_end))
+                ;; Text beyond the ASCII path goes to the JavaScript tokenizer (3), no ids to the general reader.
+                (local.set $blocked (global.get $blocked))
+                (if (i32.and (i32.eqz (local.get $blocked)) (i32.eqz (global.get $count)))
                   (then (local.set $status (i32.or (local.get $status) (i32.const 1))))))
               (else
                 (local.set $escaped (i32.const 0))
@@ -443,7 +500,8 @@
           (then (local.set $status (i32.or (local.get $status) (i32.const 1)))))
         ;; An open quote (2) wins over the other reasons (1).
         (if (i32.and (local.get $status) (i32.const 2)) (then (local.set $status (i32.const 2))))
-        (local.set $info (i32.add (local.get $records) (i32.shl (local.get $written) (i32.const 5))))
+        (if (i32.and (i32.eqz (local.get $status)) (local.get $blocked)) (then (local.set $status (i32.const 3))))
+        (local.set $info (i32.add (local.get $records) (i32.mul (local.get $written) (i32.const 40))))
         (i32.store (local.get $info) (local.get $status))
         (i32.store offset=4 (local.get $info) (local.get $record))
         (i32.store offset=8 (local.get $info) (local.get $p))
@@ -453,6 +511,8 @@
           (if (result i32) (local.get $status) (then (i32.const 0)) (else (local.get $count))))
         (i32.store offset=24 (local.get $info) (local.get $label_start))
         (i32.store offset=28 (local.get $info) (local.get $label_end))
+        (i32.store offset=32 (local.get $info) (local.get $text_start))
+        (i32.store offset=36 (local.get $info) (local.get $text_end))
         (if (i32.eqz (local.get $status)) (then (local.set $used (i32.add (local.get $used) (local.get $count)))))
         (local.set $written (i32.add (local.get $written) (i32.const 1)))
         (local.set $resume (local.get $p))

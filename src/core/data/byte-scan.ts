@@ -1,0 +1,121 @@
+// Reading a delimited UTF-8 file in chunks, and scanning them with the wasm record scanner
+// (tokenize/ascii-words.wat), for encodeRecords.
+import { open, type FileHandle } from 'node:fs/promises';
+import type { AsciiWordKernel } from '../tokenize/ascii-words';
+
+/**
+ * Reads a file in chunks, each after the unread rest of the previous one, the next one ahead.
+ * Its buffers are reused: the data that `next` returns is valid until the next call.
+ */
+export class ChunkReader {
+  /** Chunks are read into these two in turn, one while the other's data is in use. */
+  private readonly chunks: [Buffer, Buffer];
+  private turn = 0;
+  private pending?: Promise<number>;
+  /** The data `next` returns: the rest, then the chunk. */
+  private data = Buffer.alloc(0);
+  private first = true;
+  private ended = false;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    chunkBytes: number,
+  ) {
+    this.chunks = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
+    this.pending = this.read();
+  }
+
+  static async open(file: string, chunkBytes: number): Promise<ChunkReader> {
+    return new ChunkReader(await open(file, 'r'), chunkBytes);
+  }
+
+  /**
+   * Returns `rest` followed by the next chunk, and whether the file ends there (then `data` is
+   * `rest` alone). A byte order mark at the start of the file is left out.
+   */
+  async next(rest: Uint8Array): Promise<{ data: Buffer; atEnd: boolean }> {
+    let length = rest.length;
+    this.reserve(length);
+    // `rest` may lie in this.data itself, so it moves with copyWithin semantics.
+    this.data.set(rest, 0);
+    // The first three bytes decide whether the file starts with a byte order mark.
+    for (let appended = false; !this.ended && (!appended || (this.first && length < 3)); appended = true) {
+      const bytesRead = await this.pending!;
+      const chunk = this.chunks[this.turn];
+      if (bytesRead === 0) {
+        this.ended = true;
+        this.pending = undefined;
+        break;
+      }
+      this.reserve(length + bytesRead);
+      chunk.copy(this.data, length, 0, bytesRead);
+      length += bytesRead;
+      this.turn = 1 - this.turn;
+      this.pending = this.read();
+    }
+    let data = this.data.subarray(0, length);
+    if (this.first) {
+      this.first = false;
+      if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) data = data.subarray(3);
+    }
+    return { data, atEnd: this.ended };
+  }
+
+  async close(): Promise<void> {
+    // A read still running when the reader stops early must end before the file closes.
+    await this.pending?.catch(() => undefined);
+    await this.handle.close();
+  }
+
+  /** Grows the data buffer to at least `bytes`, keeping its contents. */
+  private reserve(bytes: number): void {
+    if (this.data.length >= bytes) return;
+    const grown = Buffer.allocUnsafe(Math.max(bytes, 2 * this.data.length, this.chunks[0].length * 2));
+    this.data.copy(grown);
+    this.data = grown;
+  }
+
+  private async read(): Promise<number> {
+    const { bytesRead } = await this.handle.read(this.chunks[this.turn], 0, this.chunks[this.turn].length, null);
+    return bytesRead;
+  }
+}
+
+/** Records that one scan found, with the bytes they lie in. */
+export interface ScannedPart {
+  bytes: Buffer;
+  /** RECORD_FIELDS int32 per record (see `scan` in ascii-words.wat); positions are offsets in `bytes` plus `base`. */
+  table: Int32Array;
+  records: number;
+  base: number;
+  /** The ids of the records with status 0, one record's after another's. */
+  ids: Int32Array;
+}
+
+/**
+ * Scans a file with a kernel that `configure` has set up. Each part's arrays are views of the
+ * kernel's memory, valid until the next part is requested.
+ */
+export async function* scanParts(file: string, kernel: AsciiWordKernel, maxLength: number, chunkBytes: number): AsyncGenerator<ScannedPart> {
+  const reader = await ChunkReader.open(file, chunkBytes);
+  try {
+    let rest: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const { data, atEnd } = await reader.next(rest);
+      const bytes = kernel.load(data, maxLength);
+      let at = 0;
+      for (;;) {
+        const scanned = kernel.scan(bytes, at, atEnd);
+        yield { bytes, table: kernel.recordTable, records: scanned.records, base: bytes.byteOffset, ids: kernel.ids };
+        at = scanned.next;
+        if (scanned.atEndOfBytes) break;
+      }
+      // At the end of the file every byte has been read into a record.
+      if (atEnd) return;
+      // A copy, because the next load overwrites the kernel's memory.
+      rest = Buffer.from(bytes.subarray(at));
+    }
+  } finally {
+    await reader.close();
+  }
+}
