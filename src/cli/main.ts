@@ -4,13 +4,13 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, resolveConfig, type DeepPartial, type DistillConfig } from '../core/config';
-import { inspectDataset, readDataset } from '../core/data';
+import { encodeRecords, inspectDataset } from '../core/data';
 import { loadPredictor } from '../core/inference';
 import { resumeDistillation, runDistillation, RunCancelledError } from '../core/pipeline/run';
 import { listRuns, RunFolder } from '../core/runs/store';
 import { selectBackend } from '../core/tf';
 import { summarize } from '../core/metrics';
-import { DataError, type ReadOptions, type TextEncoding } from '../core/types';
+import { DataError, type DataProblem, type ReadOptions, type TextEncoding } from '../core/types';
 import { HuggingFaceTeacherError } from '../core/teachers/huggingface';
 import { LabelMappingError } from '../core/teachers/labelMapping';
 import { addCacheCommand } from './cacheCommand';
@@ -451,14 +451,27 @@ export function buildProgram(): Command {
     .action(async (studentDir: string, file: string, flags: ReadFlags & { lenient?: boolean; backend: DistillConfig['hardware']['backend']; json?: boolean }) => {
       await selectBackend(flags.backend);
       const predictor = await loadPredictor(studentDir);
-      const dataset = await readDataset(file, { ...readOptionsFromFlags(flags), lenient: flags.lenient === true, labelSpace: { task: predictor.task, names: predictor.labelNames } });
-      if (dataset.skipped.length > 0) process.stderr.write(`Skipped ${dataset.skipped.length} rows (first: line ${dataset.skipped[0].line}: ${dataset.skipped[0].message})\n`);
-      const predictions = predictor.predict(dataset.examples.map((e) => e.text));
-      const gold = dataset.examples.map((e) => (e.labels ?? []).map((i) => predictor.labelNames.indexOf(dataset.labelSpace.names[i])));
+      // The rows stream in batches of token ids, so a large file is not held as texts.
+      const skipped: DataProblem[] = [];
+      const gold: number[][] = [];
+      const probabilities: number[][] = [];
+      const rows = encodeRecords(file, predictor.tokenizer, {
+        ...readOptionsFromFlags(flags),
+        lenient: flags.lenient === true,
+        labelSpace: { task: predictor.task, names: predictor.labelNames },
+        maxLength: predictor.maxLength,
+        onSkip: (problem) => skipped.push(problem),
+      });
+      for await (const batch of rows) {
+        const tokens = Array.from({ length: batch.lines.length }, (_, row) => batch.ids.subarray(batch.offsets[row], batch.offsets[row + 1]));
+        for (const prediction of predictor.predictTokens(tokens)) probabilities.push(prediction.probabilities);
+        for (const labels of batch.labels) gold.push([...(labels ?? [])]);
+      }
+      if (skipped.length > 0) process.stderr.write(`Skipped ${skipped.length} rows (first: line ${skipped[0].line}: ${skipped[0].message})\n`);
       // A multi-label student is scored at the threshold its run chose on dev, as `predict` applies it.
-      const metrics = summarize(predictor.task, gold, predictions.map((p) => p.probabilities), { threshold: predictor.multilabelThreshold });
+      const metrics = summarize(predictor.task, gold, probabilities, { threshold: predictor.multilabelThreshold });
       const formatValue = (key: string, v: unknown) => (typeof v === 'number' && key !== 'count' ? v.toFixed(4) : v);
-      process.stdout.write(flags.json ? JSON.stringify({ file, examples: dataset.examples.length, metrics }) + '\n' : Object.entries(metrics).map(([k, v]) => `${k.padEnd(16)} ${formatValue(k, v)}`).join('\n') + '\n');
+      process.stdout.write(flags.json ? JSON.stringify({ file, examples: gold.length, metrics }) + '\n' : Object.entries(metrics).map(([k, v]) => `${k.padEnd(16)} ${formatValue(k, v)}`).join('\n') + '\n');
       predictor.dispose();
     });
 

@@ -28,7 +28,12 @@ export interface Predictor {
   /** Multi-label decision threshold the run chose on dev (saved in labels.json). */
   readonly multilabelThreshold: number;
   readonly student: Student;
+  /** The student's tokenizer and token limit, for encodeRecords. */
+  readonly tokenizer: StudentTokenizer;
+  readonly maxLength: number;
   predict(texts: string[]): Prediction[];
+  /** Predicts from the token ids that `tokenizer.encode(text, maxLength)` gives. */
+  predictTokens(tokens: Int32Array[]): Prediction[];
   dispose(): void;
 }
 
@@ -58,28 +63,32 @@ export async function loadPredictor(path: string): Promise<Predictor> {
   const meta = await damagedAsDataError(labelsFile, async () => JSON.parse(readFileSync(labelsFile, 'utf8')) as StudentLabels);
   const tokenizer = await damagedAsDataError(join(dir, 'tokenizer.json'), () => StudentTokenizer.load(join(dir, 'tokenizer.json')));
   const student = await damagedAsDataError(dir, () => loadStudent(dir));
-  const { encode } = encoderFor(tokenizer, student.config.kind, meta.maxLength, meta.ngrams, meta.ngramBuckets);
+  const { fromTokens } = encoderFor(tokenizer, student.config.kind, meta.maxLength, meta.ngrams, meta.ngramBuckets);
+  const predictTokens = (tokens: Int32Array[]): Prediction[] => {
+    const { logits } = predictModel(student, tokens.map(fromTokens));
+    return logits.map((row) => {
+      const probabilities = toProbabilities(row, meta.task);
+      let labels: string[];
+      if (meta.task === 'multilabel') {
+        labels = meta.labels.filter((_, i) => probabilities[i] >= meta.multilabelThreshold);
+      } else {
+        let best = 0;
+        for (let i = 1; i < probabilities.length; i++) if (probabilities[i] > probabilities[best]) best = i;
+        labels = [meta.labels[best]];
+      }
+      return { labels, probabilities: Array.from(probabilities) };
+    });
+  };
 
   return {
     task: meta.task,
     labelNames: meta.labels,
     multilabelThreshold: meta.multilabelThreshold,
     student,
-    predict(texts: string[]): Prediction[] {
-      const { logits } = predictModel(student, encode(texts));
-      return logits.map((row) => {
-        const probabilities = toProbabilities(row, meta.task);
-        let labels: string[];
-        if (meta.task === 'multilabel') {
-          labels = meta.labels.filter((_, i) => probabilities[i] >= meta.multilabelThreshold);
-        } else {
-          let best = 0;
-          for (let i = 1; i < probabilities.length; i++) if (probabilities[i] > probabilities[best]) best = i;
-          labels = [meta.labels[best]];
-        }
-        return { labels, probabilities: Array.from(probabilities) };
-      });
-    },
+    tokenizer,
+    maxLength: meta.maxLength,
+    predict: (texts: string[]) => predictTokens(texts.map((text) => tokenizer.encode(text, meta.maxLength))),
+    predictTokens,
     dispose() {
       student.dispose();
     },

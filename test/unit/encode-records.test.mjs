@@ -191,3 +191,15 @@ for (const name of ['sst2/train.tsv', 'sst2/dev.tsv', 'twitter_airline_sentiment
     assert.ok(rows.length > 800, `${rows.length} rows`);
   });
 }
+
+test('student inputs from streamed tokens equal encode', async () => {
+  const { encoderFor } = await import('../../out/core/pipeline/prepare.js');
+  const texts = ['The hotel was great, the room was clean!', 'café au lait', '', 'rude staff rude staff rude staff'];
+  for (const kind of ['bag', 'cnn']) {
+    const { encode, fromTokens } = encoderFor(wordlevel, kind, 8, 3, 1000);
+    const expected = encode(texts).map((ids) => Array.from(ids));
+    assert.deepEqual(texts.map((text) => Array.from(fromTokens(wordlevel.encode(text, 8)))), expected, kind);
+    // The bag student's inputs are encodeBag's.
+    if (kind === 'bag') assert.deepEqual(expected.slice(0, 2), texts.slice(0, 2).map((text) => Array.from(wordlevel.encodeBag(text, 8, { ngrams: 3, buckets: 1000 }))));
+  }
+});

@@ -11,7 +11,7 @@ import { DelimitedScanner, type ScannedRecord } from './delimited-scanner';
 import { decodeBuffer } from './encoding';
 import { LabelMapper, labelTokens } from './labels';
 import { planDataset, type ReadPlan } from './plan';
-import { collectLabelSpace, streamRecords, type ReadDatasetOptions } from './reader';
+import { checkDelimiter, collectLabelSpace, noRecordsError, streamRecords, type ReadDatasetOptions } from './reader';
 import { parseRow, toExample, toProblem } from './records';
 
 /** Rows of a dataset, encoded. Row r's ids are `ids[offsets[r]]` up to `ids[offsets[r + 1]]`. */
@@ -49,7 +49,8 @@ const MAX_CACHED_LABELS = 4096;
  * Streams the token ids and label indices of every record of a dataset. Rows follow the file's
  * order, each with the ids `tokenizer.encode(text, maxLength)` gives for its text and the
  * labels `streamRecords` gives, so bad rows raise or are skipped as there. Without
- * `labelSpace`, a first pass over the file collects the label values.
+ * `labelSpace`, a first pass over the file collects the label values. As readDataset, it raises
+ * for a wrong --delimiter and for a file without a readable record.
  */
 export async function* encodeRecords(path: string, tokenizer: StudentTokenizer, options: EncodeRecordsOptions): AsyncGenerator<EncodedBatch> {
   const { maxLength } = options;
@@ -57,15 +58,33 @@ export async function* encodeRecords(path: string, tokenizer: StudentTokenizer, 
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
   const plan = await planDataset(path, options);
   if (plan.roles.labelProblem) throw plan.roles.labelProblem;
+  await checkDelimiter(plan);
   const space = options.labelSpace ?? (await collectLabelSpace(plan, options.lenient === true));
   const output = new BatchBuilder(plan.file, maxLength, batchRows);
-  if (options.byteReader !== false && readsAsBytes(plan, tokenizer)) {
-    yield* readBytes(plan, tokenizer, space, options, output);
-    return;
+  let rows = 0;
+  let skipped = 0;
+  const counted: EncodeRecordsOptions = {
+    ...options,
+    labelSpace: space,
+    onSkip: (problem) => {
+      skipped += 1;
+      options.onSkip?.(problem);
+    },
+  };
+  const batches = options.byteReader !== false && readsAsBytes(plan, tokenizer) ? readBytes(plan, tokenizer, space, counted, output) : readGeneral(plan.file, tokenizer, counted, output);
+  for await (const batch of batches) {
+    rows += batch.lines.length;
+    yield batch;
   }
-  for await (const example of streamRecords(path, { ...options, labelSpace: space })) {
+  // As readDataset does, a file without a single readable record is an error.
+  if (rows === 0) throw noRecordsError(plan, skipped);
+}
+
+/** Reads every record through streamRecords and StudentTokenizer.encode. */
+async function* readGeneral(path: string, tokenizer: StudentTokenizer, options: EncodeRecordsOptions, output: BatchBuilder): AsyncGenerator<EncodedBatch> {
+  for await (const example of streamRecords(path, options)) {
     output.addText(tokenizer, example.text, example.labels, example.source.line);
-    if (output.rows >= batchRows) yield output.take();
+    if (output.full) yield output.take();
   }
   if (output.rows > 0) yield output.take();
 }

@@ -34,7 +34,7 @@ async function* parsedRecords(plan: ReadPlan, lenient: boolean, onSkip: (problem
   }
 }
 
-function noRecordsError(plan: ReadPlan, skipped: number): DataError {
+export function noRecordsError(plan: ReadPlan, skipped: number): DataError {
   if (skipped > 0) {
     return new DataError(`All ${skipped} records were skipped as invalid, so no data is left.`, plan.file, undefined, undefined, 'Look at the listed problems; the column choice (--text-column, --label-column) may be wrong.');
   }
@@ -146,8 +146,7 @@ export async function readDataset(path: string, options: ReadDatasetOptions = {}
   }
   if (records.length === 0) throw noRecordsError(plan, skipped.length);
   // Otherwise a file split into one column at the wrong delimiter fails later, at a check that does not name it.
-  const delimiterProblem = wrongDelimiter(plan, records.slice(0, PREVIEW_SIZE));
-  if (delimiterProblem) throw new DataError(delimiterProblem.message, plan.file, undefined, undefined, delimiterProblem.hint);
+  await checkDelimiter(plan);
   const kinds = checksLabelKinds(plan, options) ? mixedLabelKinds(tokens) : undefined;
   if (kinds) {
     const firstLine: { integer?: number; word?: number } = {};
@@ -214,6 +213,18 @@ export async function collectLabelSpace(plan: ReadPlan, lenient: boolean): Promi
     }
   }
   return buildLabelSpace(plan, tokens, sawMultiLabel).space;
+}
+
+/** Raises the error of `wrongDelimiter` for the first records of a plan, when there is one. */
+export async function checkDelimiter(plan: ReadPlan): Promise<void> {
+  if (plan.options.delimiter === undefined || plan.layout === undefined || plan.columns.length !== 1) return;
+  const first: ParsedRecord[] = [];
+  for await (const batch of parsedRecords(plan, true, () => {})) {
+    first.push(...batch.slice(0, PREVIEW_SIZE - first.length));
+    if (first.length >= PREVIEW_SIZE) break;
+  }
+  const problem = wrongDelimiter(plan, first);
+  if (problem) throw new DataError(problem.message, plan.file, undefined, undefined, problem.hint);
 }
 
 /** Delimiters that a file split into one column by --delimiter is checked for. */

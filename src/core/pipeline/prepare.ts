@@ -4,7 +4,7 @@
 import { extname, resolve } from 'node:path';
 import type { DistillConfig } from '../config';
 import { readDataset, readSplits, stratifiedSplit, findDuplicates } from '../data';
-import { StudentTokenizer, buildTokenizer } from '../tokenize';
+import { StudentTokenizer, buildTokenizer, ngramIds } from '../tokenize';
 import { createRng, shuffleInPlace } from '../random';
 import { DataError, type DataProblem, type Example, type LabelSpace, type ReadOptions } from '../types';
 
@@ -165,11 +165,30 @@ export async function buildEncoder(config: DistillConfig, texts: string[], kind:
   return { tokenizer, ...encoderFor(tokenizer, kind, config.data.maxLength, config.student.ngrams, config.student.ngramBuckets) };
 }
 
-export function encoderFor(tokenizer: StudentTokenizer, kind: 'bag' | 'cnn' | 'bilstm', maxLength: number, ngrams: number, buckets: number): { encode: (texts: string[]) => Int32Array[]; inputVocabSize: number } {
+/**
+ * Returns the student's encoder: `encode` for texts, and `fromTokens` for the token ids that
+ * `tokenizer.encode(text, maxLength)` gives (as encodeRecords streams them), with the same result.
+ */
+export function encoderFor(
+  tokenizer: StudentTokenizer,
+  kind: 'bag' | 'cnn' | 'bilstm',
+  maxLength: number,
+  ngrams: number,
+  buckets: number,
+): { encode: (texts: string[]) => Int32Array[]; fromTokens: (tokens: Int32Array) => Int32Array; inputVocabSize: number } {
   const useNgrams = kind === 'bag' && ngrams > 1 && buckets > 0;
   const fallback = tokenizer.unkId >= 0 ? tokenizer.unkId : 1;
-  const nonEmpty = (ids: Int32Array): Int32Array => (ids.length > 0 ? ids : Int32Array.of(fallback));
-  const encode = (texts: string[]): Int32Array[] =>
-    texts.map((text) => nonEmpty(useNgrams ? tokenizer.encodeBag(text, maxLength, { ngrams, buckets }) : tokenizer.encode(text, maxLength)));
-  return { encode, inputVocabSize: tokenizer.vocabSize + (useNgrams ? buckets : 0) };
+  // The bag student's inputs are encodeBag's: the tokens, then their hashed n-grams.
+  const fromTokens = (tokens: Int32Array): Int32Array => {
+    let ids = tokens;
+    if (useNgrams) {
+      const grams = ngramIds(tokens, { n: ngrams, buckets, offset: tokenizer.vocabSize });
+      ids = new Int32Array(tokens.length + grams.length);
+      ids.set(tokens);
+      ids.set(grams, tokens.length);
+    }
+    return ids.length > 0 ? ids : Int32Array.of(fallback);
+  };
+  const encode = (texts: string[]): Int32Array[] => texts.map((text) => fromTokens(tokenizer.encode(text, maxLength)));
+  return { encode, fromTokens, inputVocabSize: tokenizer.vocabSize + (useNgrams ? buckets : 0) };
 }
