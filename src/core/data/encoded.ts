@@ -27,7 +27,7 @@ export interface EncodedBatch {
 }
 
 export interface EncodeRecordsOptions extends ReadDatasetOptions {
-  /** Largest number of ids per row, as in StudentTokenizer.encode. */
+  /** Maximum number of ids per row, as in StudentTokenizer.encode. */
   maxLength: number;
   /** Rows per batch (default 8192); the last batch may have fewer. */
   batchRows?: number;
