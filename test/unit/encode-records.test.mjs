@@ -153,6 +153,12 @@ test('byte reader matches for WordPiece and BERT tokenizers', async () => {
   for (let maxLength = 1; maxLength <= 8; maxLength++) await assertSameAsGeneral(pieces, { maxLength, labelSpace }, [4 << 20], wordpiece);
 });
 
+test('byte reader matches for a cased tokenizer', async () => {
+  const cased = StudentTokenizer.fromJson(buildTokenizer([...training, 'The HOTEL was Great'], { model: 'wordlevel', vocabSize: 200, lowercase: false }));
+  const content = 'text,label\nThe HOTEL was Great!,pos\nthe hotel WAS great,neg\n"Mixed Case, ""Quoted"" Words",pos\nÉté Hotel,neg\n';
+  await assertSameAsGeneral(writeTemp(content), { maxLength: 16, labelSpace }, [1, 7, 4 << 20], cased);
+});
+
 test('byte reader collects the label space when none is given', async () => {
   const file = writeTemp('text,label\nGood,yes\nBad,no\nFine,yes\n');
   const { rows } = await assertSameAsGeneral(file, { maxLength: 8 });
