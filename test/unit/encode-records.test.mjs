@@ -171,7 +171,8 @@ test('random files give the general reader result', async () => {
     state = (state * 1103515245 + 12345) % 2147483648;
     return state / 2147483648;
   };
-  const pieces = ['good', 'BAD', ' ', '  ', ',', '"', '""', '\n', '\r\n', '\r', 'é', '[', '!', 'x y', '\t', 'pos', 'neg'];
+  // Words of 16 and 17 letters and a long one cross the kernel's 16-byte word scan.
+  const pieces = ['good', 'BAD', ' ', '  ', ',', '"', '""', '\n', '\r\n', '\r', 'é', '[', '!', 'x y', '\t', 'pos', 'neg', 'abcdefghijklmnop', 'Zyxwvutsrqponmlkj', 'z9'.repeat(20)];
   const labels = ['pos', 'neg', 'pos', 'neg', '', 'maybe', '"pos"', ' neg '];
   for (let file = 0; file < 150; file++) {
     const lines = ['text,label'];

@@ -7,6 +7,7 @@ import { ASCII_WORDS_WASM } from './ascii-words-wasm';
 interface KernelExports {
   memory: WebAssembly.Memory;
   scan(context: number, start: number, end: number, atEnd: number): number;
+  word_hash(context: number, start: number, end: number): number;
 }
 
 /** Layout of a delimited file for `scan`: delimiter, quoting, and the columns of the text and label. */
@@ -32,7 +33,7 @@ export interface ScanResult {
 /** Int32 fields of each record in the record table: see `scan` in ascii-words.wat. */
 export const RECORD_FIELDS = 10;
 
-// Memory layout, in bytes. The context has fields up to offset 96, and the character tables
+// Memory layout, in bytes. The context has fields up to offset 104, and the character tables
 // and masks run from 128 to 1424. The word table and the pool of keys and ids follow, then the
 // data region: bytes to tokenize, the record table, the output ids.
 const CONTEXT = 0;
@@ -143,6 +144,10 @@ export class AsciiWordKernel {
     for (const code of [layout.delimiter, 0x0a, 0x0d, ...(layout.quoting ? [0x22] : [])]) scanKinds[code] = STRUCTURE_KIND;
     this.u8.set(scanKinds, SCAN_KINDS);
     this.i32[(CONTEXT + 84) / 4] = SCAN_KINDS;
+    // The kernel finds word ends 16 bytes at a time when word characters are exactly [A-Za-z0-9].
+    let alphanumeric = true;
+    for (let code = 0; code < 128; code++) alphanumeric &&= (this.kinds[code] === WORD_KIND) === /[A-Za-z0-9]/.test(String.fromCharCode(code));
+    this.i32[(CONTEXT + 100) / 4] = alphanumeric ? 1 : 0;
     return true;
   }
 
@@ -179,15 +184,29 @@ export class AsciiWordKernel {
     return this.i32.subarray(this.out / 4, this.out / 4 + SCAN_IDS + this.maxLength);
   }
 
+  /**
+   * Adds words whose ids are known (a tokenizer's vocabulary entries), so that a large file
+   * does not stop at the first occurrence of each of them. Each word must consist of word
+   * characters only, and be lowercase when the tokenizer lowercases.
+   */
+  seed(words: Iterable<[string, Int32Array]>): void {
+    for (const [word, ids] of words) {
+      // The kernel hashes the word where it is written, at the start of the data region.
+      for (let i = 0; i < word.length; i++) this.u8[DATA + i] = word.charCodeAt(i);
+      this.store(DATA, word.length, this.kernel.word_hash(CONTEXT, DATA, DATA + word.length), ids);
+    }
+  }
+
   /** Encodes the word or punctuation character at memory [start, end) and adds its ids to the tables. */
   private add(start: number, end: number): void {
     let word = '';
     for (let i = start; i < end; i++) word += String.fromCharCode(this.lower[this.u8[i]]);
     // The kernel hashed the missing word.
-    const hash = this.i32[(CONTEXT + 96) / 4];
-    const ids = this.encodeWord(word);
+    this.store(start, end - start, this.i32[(CONTEXT + 96) / 4], this.encodeWord(word));
+  }
 
-    const length = end - start;
+  /** Adds the ids of the word or punctuation character at memory [start, start + length) with hash `hash`. */
+  private store(start: number, length: number, hash: number, ids: Int32Array): void {
     // Room for the key and the ids; a full pool or table starts over.
     if (this.poolEnd + length + 4 * (ids.length + 2) > POOL + POOL_BYTES) this.clear();
     if (2 * (this.words + 1) > this.slots) {
@@ -195,34 +214,32 @@ export class AsciiWordKernel {
       else this.clear();
     }
     const key = this.poolEnd;
-    this.u8.copyWithin(key, start, end);
+    this.u8.copyWithin(key, start, start + length);
     for (let i = 0; i < length; i++) this.u8[key + i] = this.lower[this.u8[key + i]];
     const idsAt = (key + length + 3) & ~3;
     this.i32[idsAt / 4] = ids.length;
     this.i32.set(ids, idsAt / 4 + 1);
     this.poolEnd = idsAt + 4 * (ids.length + 1);
 
-    if (length === 1 && this.kinds[this.u8[start]] === PUNCTUATION_KIND) {
-      this.i32[PUNCTUATION / 4 + this.u8[start]] = idsAt;
+    if (length === 1 && this.kinds[this.u8[key]] === PUNCTUATION_KIND) {
+      this.i32[PUNCTUATION / 4 + this.u8[key]] = idsAt;
       return;
     }
-    if (this.kinds[this.u8[start]] !== WORD_KIND) throw new Error(`The ASCII word kernel reported a missing word at character code ${this.u8[start]}, which is not a word character.`);
+    if (this.kinds[this.u8[key]] !== WORD_KIND) throw new Error(`The ASCII word kernel reported a missing word at character code ${this.u8[key]}, which is not a word character.`);
     // A slot: hash, key length, ids offset, key offset in the pool, then a short key inline.
-    const slot = new Uint8Array(SLOT_BYTES);
-    const fields = new Int32Array(slot.buffer, 0, 4);
-    fields.set([hash, length, idsAt, key]);
-    if (length <= INLINE_KEY) slot.set(this.u8.subarray(key, key + length), 16);
-    this.insert(slot);
+    const at = this.freeSlot(hash);
+    this.u8.fill(0, at, at + SLOT_BYTES);
+    this.i32.set([hash, length, idsAt, key], at / 4);
+    if (length <= INLINE_KEY) this.u8.copyWithin(at + 16, key, key + length);
+    this.words += 1;
   }
 
-  /** Puts a slot's bytes into the first free slot from its hash on. */
-  private insert(slot: Uint8Array): void {
-    const hash = new Int32Array(slot.buffer, slot.byteOffset, 1)[0];
+  /** Returns the address of the first free slot from `hash` on. */
+  private freeSlot(hash: number): number {
     const mask = this.slots - 1;
     let index = hash & mask;
     while (this.i32[(TABLE + index * SLOT_BYTES + 4) / 4] !== 0) index = (index + 1) & mask;
-    this.u8.set(slot, TABLE + index * SLOT_BYTES);
-    this.words += 1;
+    return TABLE + index * SLOT_BYTES;
   }
 
   /** Moves the table's entries into a table of `slots` slots. */
@@ -235,8 +252,7 @@ export class AsciiWordKernel {
     this.u8.fill(0, TABLE, TABLE + slots * SLOT_BYTES);
     this.slots = slots;
     this.i32[(CONTEXT + 12) / 4] = slots - 1;
-    this.words = 0;
-    for (const entry of entries) this.insert(entry);
+    for (const entry of entries) this.u8.set(entry, this.freeSlot(new Int32Array(entry.buffer, entry.byteOffset, 1)[0]));
   }
 
   private clear(): void {

@@ -11,7 +11,8 @@
 ;; table, 12 the table's slot mask, 16 the ids of each punctuation character (128 offsets, 0
 ;; when not known yet), 20 and 24, written on a miss, the missing word's start and end, 84
 ;; the scan kinds (see $text_field), 88 1 when the tokenizer lowercases, 92 the 17 masks of
-;; 16 bytes whose first n bytes are 0xff, and 96, written on a missing word, its hash. A table slot is 32 bytes: hash, key length (0 for
+;; 16 bytes whose first n bytes are 0xff, 96, written on a missing word, its hash, and 100 1
+;; when the word characters are exactly the ASCII letters and digits. A table slot is 32 bytes: hash, key length (0 for
 ;; an empty slot), ids offset, the key's offset in the pool for a key longer than 16 bytes,
 ;; then a shorter key inline, zero-padded. Ids are stored as a count followed by the ids.
 ;;
@@ -51,6 +52,26 @@
         (i64.mul (i64x2.extract_lane 0 (local.get $vector)) (i64.const 0x9e3779b97f4a7c15))
         (i64.mul (i64x2.extract_lane 1 (local.get $vector)) (i64.const 0xc2b2ae3d27d4eb4f))))
     (i32.wrap_i64 (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 29)))))
+
+  ;; The hash `scan` gives the word at [$start, $end): $vector_hash of its lowercased (when
+  ;; context field 88 is 1), zero-padded vector for at most 16 bytes, else $long_hash.
+  (func (export "word_hash") (param $ctx i32) (param $start i32) (param $end i32) (result i32)
+    (local $length i32) (local $vector v128)
+    (local.set $length (i32.sub (local.get $end) (local.get $start)))
+    (if (i32.gt_u (local.get $length) (i32.const 16))
+      (then (return (call $long_hash (i32.load offset=4 (local.get $ctx)) (local.get $start) (local.get $end)))))
+    (local.set $vector (v128.load align=1 (local.get $start)))
+    (if (i32.load offset=88 (local.get $ctx))
+      (then
+        (local.set $vector
+          (v128.or (local.get $vector)
+            (v128.and
+              (v128.and
+                (i8x16.ge_u (local.get $vector) (i8x16.splat (i32.const 0x41)))
+                (i8x16.le_u (local.get $vector) (i8x16.splat (i32.const 0x5a))))
+              (i8x16.splat (i32.const 0x20)))))))
+    (call $vector_hash
+      (v128.and (local.get $vector) (v128.load (i32.add (i32.load offset=92 (local.get $ctx)) (i32.shl (local.get $length) (i32.const 4)))))))
 
   ;; FNV-1a hash of the lowercased bytes of a longer word at [$start, $end).
   (func $long_hash (param $lower i32) (param $start i32) (param $end i32) (result i32)
@@ -146,8 +167,9 @@
     (local $kind i32) (local $step i32) (local $word i32) (local $hash i32) (local $count i32)
     (local $blocked i32) (local $newlines i32) (local $ids i32) (local $status i32) (local $next i32)
     (local $length i32) (local $vector v128) (local $lowercase i32) (local $masks i32) (local $table i32)
-    (local $mask i32) (local $slot i32) (local $entry i32)
+    (local $mask i32) (local $slot i32) (local $entry i32) (local $simd i32) (local $others i32)
     (local.set $kinds (i32.load (local.get $ctx)))
+    (local.set $simd (i32.load offset=100 (local.get $ctx)))
     (local.set $table (i32.load offset=8 (local.get $ctx)))
     (local.set $mask (i32.load offset=12 (local.get $ctx)))
     (local.set $lowercase (i32.load offset=88 (local.get $ctx)))
@@ -169,14 +191,38 @@
         (local.set $kind (i32.load8_u (i32.add (local.get $scan_kinds) (local.get $b))))
         (if (i32.eqz (local.get $kind))
           (then
-            ;; A word: hash it to its end, then look it up.
+            ;; A word: find its end, then look it up.
             (local.set $word (local.get $p))
-            (loop $word_chars
-              (local.set $p (i32.add (local.get $p) (i32.const 1)))
-              (if (i32.lt_u (local.get $p) (local.get $end))
-                (then
+            (block $word_end
+              (block $scalar
+                ;; When the word characters are exactly the ASCII letters and digits (context
+                ;; field 100), the 16 bytes after $p at a time (the byte at $p is a word
+                ;; character): the first byte that is neither ends the word.
+                (br_if $scalar (i32.eqz (local.get $simd)))
+                (loop $vectors
+                  (br_if $scalar (i32.gt_u (i32.add (local.get $p) (i32.const 17)) (local.get $end)))
+                  (local.set $vector (v128.load offset=1 align=1 (local.get $p)))
+                  (local.set $others
+                    (i32.xor (i32.const 0xffff)
+                      (i8x16.bitmask
+                        (v128.or
+                          (i8x16.le_u
+                            (i8x16.sub (v128.or (local.get $vector) (i8x16.splat (i32.const 0x20))) (i8x16.splat (i32.const 0x61)))
+                            (i8x16.splat (i32.const 25)))
+                          (i8x16.le_u (i8x16.sub (local.get $vector) (i8x16.splat (i32.const 0x30))) (i8x16.splat (i32.const 9)))))))
+                  (if (i32.eqz (local.get $others))
+                    (then
+                      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+                      (br $vectors)))
+                  (local.set $p (i32.add (local.get $p) (i32.add (i32.const 1) (i32.ctz (local.get $others)))))
                   (local.set $b (i32.load8_u (local.get $p)))
-                  (br_if $word_chars (i32.eqz (i32.load8_u (i32.add (local.get $scan_kinds) (local.get $b))))))))
+                  (br $word_end)))
+              (loop $word_chars
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (if (i32.lt_u (local.get $p) (local.get $end))
+                  (then
+                    (local.set $b (i32.load8_u (local.get $p)))
+                    (br_if $word_chars (i32.eqz (i32.load8_u (i32.add (local.get $scan_kinds) (local.get $b)))))))))
             ;; `encode` checks the character after a word before it looks the word up.
             (local.set $next (i32.const 4))
             (if (i32.lt_u (local.get $p) (local.get $end))

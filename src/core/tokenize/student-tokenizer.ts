@@ -259,6 +259,31 @@ export class StudentTokenizer {
     return out.slice(0, count);
   }
 
+  /**
+   * Yields the vocabulary entries whose ids the ASCII path's lookup of the same word gives:
+   * words of word characters only (lowercase when the normalizer lowercases) that are not
+   * dropped special tokens. The normalizer and pre-tokenizer leave such a word as it is, and
+   * WordLevel and WordPiece map a whole word in the vocabulary to its own id (WordPiece up to
+   * its longest word).
+   */
+  private *vocabularyWords(): Generator<[string, Int32Array]> {
+    const path = this.ascii;
+    const model = this.json.model as { type?: unknown; max_input_chars_per_word?: unknown };
+    if (path === undefined || (model.type !== 'WordLevel' && model.type !== 'WordPiece')) return;
+    // WordPiece gives [UNK] for a word longer than max_input_chars_per_word (100 by default).
+    let longest = Infinity;
+    if (model.type === 'WordPiece') longest = typeof model.max_input_chars_per_word === 'number' ? model.max_input_chars_per_word : 100;
+    for (const [token, id] of this.tokenizer.get_vocab(true)) {
+      if (token.length === 0 || token.length > longest || this.isDropped(id)) continue;
+      let plain = true;
+      for (let i = 0; i < token.length && plain; i++) {
+        const code = token.charCodeAt(i);
+        plain = code < 128 && path.kinds[code] === WORD && !(path.lowercase && code >= 0x41 && code <= 0x5a);
+      }
+      if (plain) yield [token, Int32Array.of(id)];
+    }
+  }
+
   /** Returns the library's ids of a whitespace-free chunk of text, kept for the next time it occurs. */
   private chunkIds(chunk: string): Int32Array {
     let ids = this.chunks.get(chunk);
@@ -284,7 +309,11 @@ export class StudentTokenizer {
     if (!asciiKernelSpeed.enabled || this.ascii === undefined) return undefined;
     const { kinds, lowercase } = this.ascii;
     // The JavaScript word cache gives the ids, so a second kernel does not call the library again.
-    const make = () => AsciiWordKernel.create(kinds, lowercase, (word) => this.words.lookup(word, 0, word.length, false)) ?? null;
+    const make = () => {
+      const kernel = AsciiWordKernel.create(kinds, lowercase, (word) => this.words.lookup(word, 0, word.length, false));
+      kernel?.seed(this.vocabularyWords());
+      return kernel ?? null;
+    };
     this.kernel ??= make();
     // A reader that is still using the shared kernel keeps it; another one gets its own.
     if (this.kernel?.inUse) return make() ?? undefined;
