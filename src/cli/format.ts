@@ -32,7 +32,7 @@ export function formatInspect(info: DatasetInfo): string {
   else {
     lines.push(`Problems (${info.problems.length}):`);
     for (const p of info.problems.slice(0, 20)) lines.push(`  ${p.severity}: ${p.line ? `line ${p.line}: ` : ''}${p.message}${p.hint ? ` (${p.hint})` : ''}`);
-    if (info.problems.length > 20) lines.push(`  … and ${info.problems.length - 20} more (use --json for all)`);
+    if (info.problems.length > 20) lines.push(`  … and ${info.problems.length - 20} more, listed by --json`);
   }
   return lines.join('\n') + '\n';
 }

@@ -462,16 +462,29 @@ export function buildProgram(): Command {
         maxLength: predictor.maxLength,
         onSkip: (problem) => skipped.push(problem),
       });
-      for await (const batch of rows) {
-        const tokens = Array.from({ length: batch.lines.length }, (_, row) => batch.ids.subarray(batch.offsets[row], batch.offsets[row + 1]));
-        for (const prediction of predictor.predictTokens(tokens)) probabilities.push(prediction.probabilities);
-        for (const labels of batch.labels) gold.push([...(labels ?? [])]);
+      const reportSkipped = () => {
+        if (skipped.length === 0) return;
+        process.stderr.write(`Skipped ${skipped.length} ${skipped.length === 1 ? 'row' : 'rows'}:\n`);
+        for (const problem of skipped.slice(0, LISTED_SKIPS)) process.stderr.write(`  line ${problem.line ?? '?'}: ${problem.message}\n`);
+        if (skipped.length > LISTED_SKIPS) process.stderr.write(`  … and ${skipped.length - LISTED_SKIPS} more, listed by --json\n`);
+      };
+      try {
+        for await (const batch of rows) {
+          const tokens = Array.from({ length: batch.lines.length }, (_, row) => batch.ids.subarray(batch.offsets[row], batch.offsets[row + 1]));
+          for (const prediction of predictor.predictTokens(tokens)) probabilities.push(prediction.probabilities);
+          for (const labels of batch.labels) gold.push([...(labels ?? [])]);
+        }
+      } catch (error) {
+        // "All N records were skipped" points at the skipped rows, so they are listed first.
+        reportSkipped();
+        throw error;
       }
-      if (skipped.length > 0) process.stderr.write(`Skipped ${skipped.length} rows (first: line ${skipped[0].line}: ${skipped[0].message})\n`);
+      reportSkipped();
       // A multi-label student is scored at the threshold its run chose on dev, as `predict` applies it.
       const metrics = summarize(predictor.task, gold, probabilities, { threshold: predictor.multilabelThreshold });
       const formatValue = (key: string, v: unknown) => (typeof v === 'number' && key !== 'count' ? v.toFixed(4) : v);
-      process.stdout.write(flags.json ? JSON.stringify({ file, examples: gold.length, metrics }) + '\n' : Object.entries(metrics).map(([k, v]) => `${k.padEnd(16)} ${formatValue(k, v)}`).join('\n') + '\n');
+      const skippedRows = skipped.map((problem) => ({ line: problem.line, message: problem.message }));
+      process.stdout.write(flags.json ? JSON.stringify({ file, examples: gold.length, skipped: skippedRows.length, skippedRows, metrics }) + '\n' : Object.entries(metrics).map(([k, v]) => `${k.padEnd(16)} ${formatValue(k, v)}`).join('\n') + '\n');
       predictor.dispose();
     });
 
@@ -528,6 +541,9 @@ export function buildProgram(): Command {
 
   return program;
 }
+
+/** Skipped rows that `eval` lists on stderr; `--json` lists them all. */
+const LISTED_SKIPS = 10;
 
 function columnRef(value: string): string | number {
   return /^\d+$/.test(value) ? Number(value) : value;

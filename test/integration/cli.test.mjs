@@ -195,6 +195,18 @@ describe('inspect', () => {
     assert.match(stdout, /Pass --delimiter ",", or leave --delimiter out/);
   });
 
+  test('train with wrong delimiter names it before bad rows', async () => {
+    // The fourth line contains the wrong delimiter, so it splits into two fields.
+    const lines = readFileSync(samplePath, 'utf8').trimEnd().split('\n');
+    lines.splice(3, 0, 'Good food; slow service,positive');
+    const file = join(temp.dir, 'semicolon-inside.csv');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const { code, stderr } = await runCli(['train', '--train', file, '--delimiter', ';', '--epochs', '1', '--out', join(temp.dir, 'runs-semicolon')]);
+    assert.equal(code, 3);
+    assert.match(stderr, /--delimiter ";" leaves every row in one column/);
+    assert.doesNotMatch(stderr, /Expected 1 fields/);
+  });
+
   test('train with wrong delimiter exits 3', async () => {
     const { code, stderr } = await runCli(['train', '--train', samplePath, '--delimiter', ';', '--epochs', '1', '--out', join(temp.dir, 'runs-wrong-delimiter')]);
     assert.equal(code, 3);
@@ -358,6 +370,21 @@ describe('train on the sample', () => {
     const predictions = readJsonl(join(firstDir, 'predictions.jsonl'));
     const correct = predictions.filter((p) => p.student.labels[0] === p.gold[0]).length;
     assert.ok(Math.abs(result.metrics.accuracy - correct / 400) <= 2 / 400, `eval accuracy ${result.metrics.accuracy}, predictions.jsonl ${correct / 400}`);
+  });
+
+  test('eval lenient lists skipped rows', async () => {
+    const lines = readFileSync(samplePath, 'utf8').trimEnd().split('\n');
+    // Line 4 has one field too many and line 6 an unknown label.
+    const rows = [lines[0], lines[1], lines[2], `${lines[3]},extra`, lines[4], lines[5].replace(/,[^,]*$/, ',maybe'), ...lines.slice(6, 20)];
+    const file = join(temp.dir, 'eval-bad-rows.csv');
+    writeFileSync(file, rows.join('\n') + '\n');
+    const { code, stdout, stderr } = await runCli(['eval', firstDir, file, '--lenient', '--json']);
+    assert.equal(code, 0, stderr);
+    const result = JSON.parse(stdout);
+    assert.equal(result.examples, 17);
+    assert.equal(result.skipped, 2);
+    assert.deepEqual(result.skippedRows.map((row) => row.line), [4, 6]);
+    assert.match(stderr, /Skipped 2 rows:\n  line 4: Expected 2 fields \(text, label\), found 3/);
   });
 
   test('predict texts as arguments', async () => {

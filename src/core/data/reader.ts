@@ -123,6 +123,8 @@ function skippedSummary(plan: ReadPlan, skipped: DataProblem[]): DataProblem[] {
 export async function readDataset(path: string, options: ReadDatasetOptions = {}): Promise<Dataset> {
   const plan = await planDataset(path, options);
   if (plan.roles.labelProblem) throw plan.roles.labelProblem;
+  // Before the rows: a line that the wrong delimiter splits would fail first, with a message that does not name it.
+  await checkDelimiter(plan);
   const lenient = options.lenient === true;
   const skipped: DataProblem[] = [];
   const skip = (problem: DataProblem) => {
@@ -145,8 +147,6 @@ export async function readDataset(path: string, options: ReadDatasetOptions = {}
     }
   }
   if (records.length === 0) throw noRecordsError(plan, skipped.length);
-  // Otherwise a file split into one column at the wrong delimiter fails later, at a check that does not name it.
-  await checkDelimiter(plan);
   const kinds = checksLabelKinds(plan, options) ? mixedLabelKinds(tokens) : undefined;
   if (kinds) {
     const firstLine: { integer?: number; word?: number } = {};
@@ -305,13 +305,14 @@ export async function inspectDataset(path: string, options: ReadOptions = {}): P
   }
   if (rows === 0 && rowProblems.length === 0) problems.push(toProblem(noRecordsError(plan, 0)));
 
+  // A wrong --delimiter explains the row problems it causes, so it comes before them.
+  const delimiterProblem = wrongDelimiter(plan, firstRecords);
+  if (delimiterProblem) problems.push(delimiterProblem);
   problems.push(...rowProblems.slice(0, MAX_LISTED_PROBLEMS));
   if (rowProblems.length > MAX_LISTED_PROBLEMS) {
     problems.push({ severity: 'error', file: plan.file, message: `${rowProblems.length - MAX_LISTED_PROBLEMS} more invalid record(s) are not listed.`, hint: 'Read the file with --lenient to get the full list.' });
   }
   problems.push(...checks.problems());
-  const delimiterProblem = wrongDelimiter(plan, firstRecords);
-  if (delimiterProblem) problems.push(delimiterProblem);
 
   const kinds = checksLabelKinds(plan, {}) ? mixedLabelKinds(tokenCounts.keys()) : undefined;
   if (kinds) problems.push(toProblem(mixedLabelsError(plan, kinds, kindLines)));
