@@ -68,6 +68,23 @@ async function chooseOption(frame, selector, value) {
   }, value);
 }
 
+/**
+ * Shows a tab of the panel: clicks its header until its panel is visible. In one CI run the
+ * sweep inputs stayed hidden for 30 s after one click on the sweep tab.
+ */
+async function openTab(frame, tab) {
+  const panel = frame.locator(`vscode-tab-panel[data-tab-panel="${tab}"]`);
+  for (let attempt = 1; ; attempt++) {
+    await frame.locator(`vscode-tab-header[data-tab="${tab}"]`).click();
+    try {
+      await panel.waitFor({ state: 'visible', timeout: 5_000 });
+      return;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
 async function typeInto(frame, key, text) {
   const input = frame.locator(`vscode-textfield[data-key="${key}"] input`);
   await input.fill(text);
@@ -161,7 +178,7 @@ test('settings panel: save, sync, start, validation, sweep and compare', { skip,
     });
 
     await t.test('a sweep of 4 runs fills the results table', async () => {
-      await frame.locator('vscode-tab-header[data-tab="sweep"]').click();
+      await openTab(frame, 'sweep');
       // Without a teacher the KD settings change nothing, so the sweep varies the learning rate and the epochs.
       await chooseOption(frame, '[data-sweep-key="0"]', 'training.learningRate');
       await frame.locator('vscode-textfield[data-sweep-values="0"] input').fill('0.002, 0.05');
@@ -224,7 +241,7 @@ test('settings panel: save, sync, start, validation, sweep and compare', { skip,
     });
 
     await t.test('the panel follows a light theme', async () => {
-      await frame.locator('vscode-tab-header[data-tab="settings"]').click();
+      await openTab(frame, 'settings');
       writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ ...workspaceSettings(), 'workbench.colorTheme': 'Default Light Modern' }, null, 2));
       await page.locator('.monaco-workbench.vs:not(.vs-dark)').waitFor({ timeout: 20_000 });
       await page.waitForTimeout(1000);
