@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, resolveConfig, type DeepPartial, type DistillConfig } from '../core/config';
 import { encodeRecords, inspectDataset } from '../core/data';
+import { decodeBuffer, detectFileEncoding } from '../core/data/encoding';
 import { loadPredictor } from '../core/inference';
 import { resumeDistillation, runDistillation, RunCancelledError } from '../core/pipeline/run';
 import { listRuns, RunFolder } from '../core/runs/store';
@@ -421,7 +422,7 @@ export function buildProgram(): Command {
         if (!flags.json) {
           process.stdout.write(formatMetricsTable(summary));
           const skipped = summary.backend.fallbacks.length > 0 ? ` (skipped ${summary.backend.fallbacks.map((f) => f.backend).join(', ')}; reasons in config.json)` : '';
-          const split = summary.studentThreads > 1 ? `; student batches split over ${summary.studentThreads} threads` : '';
+          const split = summary.studentThreads > 1 ? `; student batches split over ${summary.studentThreads} threads, each with its own wasm backend` : '';
           process.stdout.write(`\nBackend: ${summary.backend.name} on ${summary.backend.device}${skipped}${split}\n`);
           if (summary.state === 'cancelled') process.stdout.write('\nThe run was cancelled; the metrics above are those of the best epoch finished before it.\n');
           process.stdout.write(`\nRun folder: ${summary.runDir}\nReport:     ${summary.report.html}\n`);
@@ -502,7 +503,10 @@ export function buildProgram(): Command {
         if (!existsSync(flags.file) || statSync(flags.file).isDirectory()) {
           throw new DataError('File not found.', resolve(flags.file), undefined, undefined, 'Pass --file with a text file of one text per line; relative paths are resolved from the current folder.');
         }
-        inputs = readFileSync(flags.file, 'utf8').split(/\r?\n/).filter((line) => line.trim() !== '');
+        // The encoding is detected as for datasets (UTF-8, GB18030, Windows-1252, ...), and a BOM is dropped.
+        const bytes = readFileSync(flags.file);
+        const encoding = bytes.length === 0 ? 'utf-8' : (await detectFileEncoding(flags.file)).encoding;
+        inputs = decodeBuffer(bytes, encoding).split(/\r\n?|\n/).filter((line) => line.trim() !== '');
       }
       else if (inputs.length === 0 && !process.stdin.isTTY) inputs = await readStdinLines();
       if (inputs.length === 0) throw new CommanderError(EXIT.usage, 'predict.noInput', 'No texts to label: pass texts as arguments, --file FILE, or pipe lines on standard input.');

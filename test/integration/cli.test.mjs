@@ -405,6 +405,15 @@ describe('train on the sample', () => {
     });
   });
 
+  test('predict file in Windows-1252', async () => {
+    const file = join(temp.dir, 'predict-cp1252.txt');
+    writeFileSync(file, iconv.encode('a few clichés, but a lovely café\r\nterrible service\r\n', 'win1252'));
+    const { code, stdout, stderr } = await runCli(['predict', firstDir, '--file', file, '--json']);
+    assert.equal(code, 0, stderr);
+    const rows = stdout.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(rows.map((row) => row.text), ['a few clichés, but a lovely café', 'terrible service']);
+  });
+
   test('predict texts from stdin', async () => {
     const { code, stdout, stderr } = await runCli(['predict', firstDir, '--json'], { input: 'loved it\n\nterrible service\n' });
     assert.equal(code, 0, stderr);
