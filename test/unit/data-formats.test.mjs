@@ -14,6 +14,7 @@ import {
   streamRecords,
   stratifiedSplit,
 } from '../../out/core/data/index.js';
+import { completeUtf8Length } from '../../out/core/data/encoding.js';
 import { fixturesDir, makeTempDir } from '../helpers.mjs';
 
 const fixtures = join(fixturesDir, 'data');
@@ -78,6 +79,36 @@ test('sentence@label splits on the last @', async () => {
   assert.equal(dataset.info.delimiter, '@');
   assert.deepEqual(texts(dataset), ['Profit rose to EUR 5 mn @ the end of Q1', 'Sales were flat', 'The company cut 200 jobs', 'email ir@example.com for details']);
   assert.deepEqual(labelNames(dataset), ['positive', 'neutral', 'negative', 'neutral']);
+});
+
+test('UTF-8 detection across the 1 MiB read chunks', async () => {
+  // Characters of 2, 3 and 4 bytes, each cut by the boundary between the first two 1 MiB chunks.
+  for (const character of ['é', '酒', '😀']) {
+    for (let cut = 1; cut < Buffer.byteLength(character); cut++) {
+      const head = 'text,label\n' + 'a'.repeat((1 << 20) - 'text,label\n'.length - ',pos\n'.length - cut) + ',pos\n';
+      const valid = writeTemp(`cut-${cut}-${Buffer.byteLength(character)}.csv`, `${head}${character} good,pos\nfine,neg\n`);
+      assert.equal(Buffer.byteLength(head) + cut, 1 << 20);
+      const info = await inspectDataset(valid);
+      assert.equal(info.encoding, 'utf-8', `${character} cut after ${cut} bytes`);
+    }
+  }
+  // The same file with the character's last byte missing is not UTF-8.
+  const head = 'text,label\n' + 'a'.repeat((1 << 20) - 'text,label\n'.length - ',pos\n'.length - 1) + ',pos\n';
+  const broken = join(temp.dir, 'cut-broken.csv');
+  writeFileSync(broken, Buffer.concat([Buffer.from(head), Buffer.from('é').subarray(0, 1), Buffer.from(' good,pos\nfine,neg\n')]));
+  assert.notEqual((await inspectDataset(broken)).encoding, 'utf-8');
+});
+
+test('complete UTF-8 length stops before a cut sequence', () => {
+  const bytes = (...values) => Uint8Array.from(values);
+  assert.equal(completeUtf8Length(bytes(0x61, 0x62)), 2);
+  assert.equal(completeUtf8Length(bytes(0x61, 0xc3)), 1);
+  assert.equal(completeUtf8Length(bytes(0x61, 0xc3, 0xa9)), 3);
+  assert.equal(completeUtf8Length(bytes(0x61, 0xe9, 0x85)), 1);
+  assert.equal(completeUtf8Length(bytes(0xf0, 0x9f, 0x98)), 0);
+  assert.equal(completeUtf8Length(bytes(0xf0, 0x9f, 0x98, 0x80)), 4);
+  // Continuation bytes with no lead byte in reach are left to the validator.
+  assert.equal(completeUtf8Length(bytes(0x80, 0x80, 0x80, 0x80, 0x80)), 5);
 });
 
 test('UTF-8 BOM is detected and stripped', async () => {

@@ -1,5 +1,5 @@
 // Encoding detection and decoding streams for dataset files.
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import chardet from 'chardet';
@@ -47,10 +47,30 @@ interface ByteScan {
  * Streams the whole file once: a file is UTF-8 only when every byte sequence in it is,
  * and a stray cp1252 byte can sit anywhere, so a head sample is not enough.
  */
+/** Bytes read at a time by the whole-file scan of encoding detection. */
+const SCAN_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Returns the length of the start of `bytes` that ends at a UTF-8 sequence boundary: the
+ * whole buffer, or up to the lead byte of a last sequence that needs bytes beyond it.
+ */
+export function completeUtf8Length(bytes: Uint8Array): number {
+  for (let back = 1; back <= 4 && back <= bytes.length; back++) {
+    const byte = bytes[bytes.length - back];
+    // A continuation byte (10xxxxxx): the lead byte is further back.
+    if ((byte & 0xc0) === 0x80) continue;
+    const needed = byte < 0x80 ? 1 : byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return needed > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}
+
 async function scanBytes(file: string): Promise<ByteScan> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
   const scan: ByteScan = { validUtf8: true, hasNul: false, nulOffset: -1, hasCp1252Undefined: false, hasNonAscii: false, size: 0 };
-  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+  // isUtf8 checks the bytes without decoding them (a TextDecoder built and dropped a string as
+  // large as the file); a sequence cut by the end of a chunk is checked with the next one.
+  let carry: Buffer = Buffer.alloc(0);
+  for await (const chunk of createReadStream(file, { highWaterMark: SCAN_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
     if (!scan.hasNul) {
       const nul = chunk.indexOf(0);
       if (nul >= 0) {
@@ -62,22 +82,19 @@ async function scanBytes(file: string): Promise<ByteScan> {
     const ascii = isAscii(chunk);
     if (!ascii) scan.hasNonAscii = true;
     if (!ascii && !scan.hasCp1252Undefined) scan.hasCp1252Undefined = CP1252_UNDEFINED.some((byte) => chunk.includes(byte));
-    if (scan.validUtf8) {
-      try {
-        decoder.decode(chunk, { stream: true });
-      } catch {
-        scan.validUtf8 = false;
-      }
+    if (scan.validUtf8 && !ascii) {
+      const bytes = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+      const complete = completeUtf8Length(bytes);
+      if (!isUtf8(bytes.subarray(0, complete))) scan.validUtf8 = false;
+      carry = Buffer.from(bytes.subarray(complete));
+    } else if (scan.validUtf8 && carry.length > 0) {
+      // An ASCII chunk cannot finish a sequence that the previous chunk started.
+      scan.validUtf8 = false;
     }
     scan.size += chunk.length;
   }
-  if (scan.validUtf8) {
-    try {
-      decoder.decode();
-    } catch {
-      scan.validUtf8 = false;
-    }
-  }
+  // A sequence cut by the end of the file is invalid.
+  if (carry.length > 0) scan.validUtf8 = false;
   return scan;
 }
 
