@@ -59,7 +59,11 @@ export function completeUtf8Length(bytes: Uint8Array): number {
     const byte = bytes[bytes.length - back];
     // A continuation byte (10xxxxxx): the lead byte is further back.
     if ((byte & 0xc0) === 0x80) continue;
-    const needed = byte < 0x80 ? 1 : byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    // The lead byte gives the sequence length; an invalid one is left to the validator.
+    let needed = 1;
+    if (byte >= 0xf0) needed = 4;
+    else if (byte >= 0xe0) needed = 3;
+    else if (byte >= 0xc0) needed = 2;
     return needed > back ? bytes.length - back : bytes.length;
   }
   return bytes.length;
@@ -67,8 +71,8 @@ export function completeUtf8Length(bytes: Uint8Array): number {
 
 async function scanBytes(file: string): Promise<ByteScan> {
   const scan: ByteScan = { validUtf8: true, hasNul: false, nulOffset: -1, hasCp1252Undefined: false, hasNonAscii: false, size: 0 };
-  // isUtf8 checks the bytes without decoding them (a TextDecoder built and dropped a string as
-  // large as the file); a sequence cut by the end of a chunk is checked with the next one.
+  // isUtf8 checks the bytes without decoding them, where a TextDecoder built and dropped a
+  // string as large as the file. A sequence cut by the end of a chunk is checked with the next.
   let carry: Buffer = Buffer.alloc(0);
   for await (const chunk of createReadStream(file, { highWaterMark: SCAN_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
     if (!scan.hasNul) {
