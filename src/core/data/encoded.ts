@@ -11,7 +11,7 @@ import { DelimitedScanner, type ScannedRecord } from './delimited-scanner';
 import { decodeBuffer } from './encoding';
 import { LabelMapper, labelTokens } from './labels';
 import { planDataset, type ReadPlan } from './plan';
-import { checkDelimiter, collectLabelSpace, noRecordsError, streamRecords, type ReadDatasetOptions } from './reader';
+import { checkDelimiter, collectLabelSpace, exampleBatches, noRecordsError, type ReadDatasetOptions } from './reader';
 import { parseRow, toExample, toProblem } from './records';
 
 /** Rows of a dataset, encoded. Row r's ids are `ids[offsets[r]]` up to `ids[offsets[r + 1]]`. */
@@ -71,7 +71,7 @@ export async function* encodeRecords(path: string, tokenizer: StudentTokenizer, 
       options.onSkip?.(problem);
     },
   };
-  const batches = options.byteReader !== false && readsAsBytes(plan, tokenizer) ? readBytes(plan, tokenizer, space, counted, output) : readGeneral(plan.file, tokenizer, counted, output);
+  const batches = options.byteReader !== false && readsAsBytes(plan, tokenizer) ? readBytes(plan, tokenizer, space, counted, output) : readGeneral(plan, space, tokenizer, counted, output);
   for await (const batch of batches) {
     rows += batch.lines.length;
     yield batch;
@@ -80,11 +80,13 @@ export async function* encodeRecords(path: string, tokenizer: StudentTokenizer, 
   if (rows === 0) throw noRecordsError(plan, skipped);
 }
 
-/** Reads every record through streamRecords and StudentTokenizer.encode. */
-async function* readGeneral(path: string, tokenizer: StudentTokenizer, options: EncodeRecordsOptions, output: BatchBuilder): AsyncGenerator<EncodedBatch> {
-  for await (const example of streamRecords(path, options)) {
-    output.addText(tokenizer, example.text, example.labels, example.source.line);
-    if (output.full) yield output.take();
+/** Reads every record through the general reader (as streamRecords does, on the same plan) and StudentTokenizer.encode. */
+async function* readGeneral(plan: ReadPlan, space: LabelSpace, tokenizer: StudentTokenizer, options: EncodeRecordsOptions, output: BatchBuilder): AsyncGenerator<EncodedBatch> {
+  for await (const examples of exampleBatches(plan, space, options)) {
+    for (const example of examples) {
+      output.addText(tokenizer, example.text, example.labels, example.source.line);
+      if (output.full) yield output.take();
+    }
   }
   if (output.rows > 0) yield output.take();
 }

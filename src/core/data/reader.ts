@@ -185,8 +185,13 @@ export async function readDataset(path: string, options: ReadDatasetOptions = {}
 export async function* streamRecords(path: string, options: ReadDatasetOptions = {}): AsyncGenerator<Example> {
   const plan = await planDataset(path, options);
   if (plan.roles.labelProblem) throw plan.roles.labelProblem;
+  const space = options.labelSpace ?? (await collectLabelSpace(plan, options.lenient === true));
+  for await (const batch of exampleBatches(plan, space, options)) yield* batch;
+}
+
+/** Yields the examples of a planned file in non-empty batches, with labels mapped into `space`. */
+export async function* exampleBatches(plan: ReadPlan, space: LabelSpace, options: ReadDatasetOptions): AsyncGenerator<Example[]> {
   const lenient = options.lenient === true;
-  const space = options.labelSpace ?? (await collectLabelSpace(plan, lenient));
   const mapper = mapperFor(plan, space);
   for await (const batch of parsedRecords(plan, lenient, (problem) => options.onSkip?.(problem))) {
     const examples: Example[] = [];
@@ -198,7 +203,7 @@ export async function* streamRecords(path: string, options: ReadDatasetOptions =
         options.onSkip?.(toProblem(error));
       }
     }
-    yield* examples;
+    if (examples.length > 0) yield examples;
   }
 }
 
