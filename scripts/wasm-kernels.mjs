@@ -14,6 +14,7 @@ export const kernels = [
   { source: 'src/core/train/lazy-adam.wat', output: 'src/core/train/lazy-adam-wasm.ts', constant: 'LAZY_ADAM_WASM' },
   { source: 'src/core/students/embedding-bag.wat', output: 'src/core/students/embedding-bag-wasm.ts', constant: 'EMBEDDING_BAG_WASM' },
   { source: 'src/core/tokenize/ascii-words.wat', output: 'src/core/tokenize/ascii-words-wasm.ts', constant: 'ASCII_WORDS_WASM' },
+  { source: 'src/core/students/conv-pool.wat', output: 'src/core/students/conv-pool-wasm.ts', constant: 'CONV_POOL_WASM' },
   { source: 'src/core/students/lstm-cell.wat', output: 'src/core/students/lstm-cell-wasm.ts', constant: 'LSTM_CELL_WASM' },
   { source: 'src/core/tf/small-matmul.wat', output: 'src/core/tf/small-matmul-wasm.ts', constant: 'SMALL_MATMUL_WASM' },
 ];

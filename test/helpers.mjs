@@ -1,4 +1,5 @@
 // Shared helpers for the node:test suites.
+import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -25,4 +26,12 @@ export function needsDatasets() {
 export function makeTempDir(prefix = 'sd-test-') {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Largest absolute difference between two equally long lists of numbers. */
+export function worstDifference(a, b) {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
 }

@@ -7,14 +7,7 @@ import { fusedLstmApplies, lstmRecurrence, lstmSpeed } from '../../out/core/stud
 import { paddingSpeed } from '../../out/core/students/padding.js';
 import { createStudent, defaultStudentConfig } from '../../out/core/students/index.js';
 import { crossEntropy } from '../../out/core/losses/index.js';
-
-/** Largest absolute difference between two equally long lists of numbers. */
-function worstDifference(a, b) {
-  assert.equal(a.length, b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
+import { worstDifference } from '../helpers.mjs';
 
 /** Computes the same recurrence with tensor ops: each step updates rows 0 to steps[t] − 1 and keeps the rest. */
 function referenceRecurrence(inputs, kernel, steps, rows, reverse) {

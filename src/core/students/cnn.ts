@@ -1,5 +1,6 @@
 import { tf } from '../tf';
 import { StudentBase, dense, embedMasked } from './base';
+import { convolveMaxPool, fusedConvPoolApplies } from './conv-pool';
 import { paddingSpeed } from './padding';
 import { gatherRows, scatterRows } from './rows';
 import type { StudentConfig, StudentOutput } from './types';
@@ -69,7 +70,27 @@ export class CnnStudent extends StudentBase {
     const idValues = paddingSpeed.skipPadding ? (ids.dataSync() as Int32Array) : undefined;
 
     let pooled: tf.Tensor2D[];
-    if (idValues?.includes(0)) {
+    if (idValues !== undefined && fusedConvPoolApplies()) {
+      // Each convolution, ReLU and max over time as one op over the windows at real tokens.
+      const rows = tf.reshape(padded, [batch * (time + maxWidth - 1), dim]) as tf.Tensor2D;
+      let shifted: tf.Tensor2D[];
+      let rowOf: Int32Array;
+      if (idValues.includes(0)) {
+        const windows = realWindows(idValues, batch, time, maxWidth);
+        shifted = windows.offsets.map((offset) => gatherRows(rows, offset));
+        rowOf = windows.slots.map((slot) => Math.floor(slot / time));
+      } else {
+        shifted = [];
+        for (let offset = 0; offset < maxWidth; offset++) {
+          shifted.push(tf.reshape(tf.slice(padded, [0, offset, 0], [batch, time, dim]), [batch * time, dim]) as tf.Tensor2D);
+        }
+        rowOf = new Int32Array(batch * time).map((_, n) => Math.floor(n / time));
+      }
+      pooled = this.filterSizes.map((width, i) => {
+        const unfolded = (width === 1 ? shifted[0] : tf.concat(shifted.slice(0, width), 1)) as tf.Tensor2D;
+        return convolveMaxPool(unfolded, this.convKernels[i], this.convBiases[i], rowOf, batch);
+      });
+    } else if (idValues?.includes(0)) {
       // Ragged batch: convolve only the windows that start at a real token, then put them
       // back among zero rows, which the max over time never picks over a ReLU output.
       const windows = realWindows(idValues, batch, time, maxWidth);

@@ -1,8 +1,10 @@
-// BiLSTM KD training step on one thread with the recurrence as tensor ops, as the fused op
-// with the JavaScript cell, and as the fused op with the wasm SIMD cell
-// (src/core/students/lstm-recurrence.ts). The three alternate step by step on the same
-// batches, so machine load falls on all alike. Every other speed kernel stays on.
-// Usage: node scripts/build.mjs && node bench/lstm-ab.mjs [--steps N] [--workloads seq64,sst2]
+// KD training step on one thread with a student's fused op switched off and on: the BiLSTM
+// recurrence as tensor ops, as the fused op with the JavaScript cell, and as the fused op with
+// the wasm SIMD cell (src/core/students/lstm-recurrence.ts); the CNN's convolutions, ReLU and
+// max over time as tensor ops and as one op each (src/core/students/conv-pool.ts). The
+// variants alternate step by step on the same batches, so machine load falls on all alike.
+// Every other speed kernel stays on.
+// Usage: node scripts/build.mjs && node bench/fused-ab.mjs [--student bilstm|cnn] [--steps N] [--workloads seq64,sst2]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 
@@ -11,19 +13,27 @@ import { createStudent, defaultStudentConfig } from '../out/core/students/index.
 import { crossEntropy, featureAlignment, kdLoss } from '../out/core/losses/index.js';
 import { createOptimizer } from '../out/core/train/optimizer.js';
 import { lstmSpeed } from '../out/core/students/lstm-recurrence.js';
+import { convPoolSpeed } from '../out/core/students/conv-pool.js';
 import {
   NUM_CLASSES, TEACHER_FEATURE_DIM, VOCAB_SIZE,
   defaultSst2Path, idsTensor, median, normalValues, planRowLengths, positiveInteger, prepareWorkloads, round, seededRandom,
 } from './lib/common.mjs';
 
-const { values: options } = parseArgs({ options: { steps: { type: 'string', default: '20' }, workloads: { type: 'string', default: 'seq64,sst2' }, sst2: { type: 'string', default: defaultSst2Path } } });
+const { values: options } = parseArgs({ options: { student: { type: 'string', default: 'bilstm' }, steps: { type: 'string', default: '20' }, workloads: { type: 'string', default: 'seq64,sst2' }, sst2: { type: 'string', default: defaultSst2Path } } });
 const steps = positiveInteger(options.steps, '--steps');
 const BATCH = 64;
-const VARIANTS = [
-  { name: 'tensor ops', fused: false, simd: false },
-  { name: 'fused, JavaScript cell', fused: true, simd: false },
-  { name: 'fused, SIMD cell', fused: true, simd: true },
-];
+const VARIANTS = {
+  bilstm: [
+    { name: 'tensor ops', set: () => Object.assign(lstmSpeed, { fused: false, simd: false }) },
+    { name: 'fused, JavaScript cell', set: () => Object.assign(lstmSpeed, { fused: true, simd: false }) },
+    { name: 'fused, SIMD cell', set: () => Object.assign(lstmSpeed, { fused: true, simd: true }) },
+  ],
+  cnn: [
+    { name: 'tensor ops', set: () => { convPoolSpeed.fused = false; } },
+    { name: 'fused convolution and pooling', set: () => { convPoolSpeed.fused = true; } },
+  ],
+}[options.student];
+if (VARIANTS === undefined) throw new Error(`--student must be bilstm or cnn, not ${JSON.stringify(options.student)}.`);
 
 const backend = await selectBackend('wasm');
 const { workloads, cleanup } = await prepareWorkloads(options.workloads, options.sst2, (message) => process.stderr.write(`${message}\n`));
@@ -37,7 +47,7 @@ try {
       teacherFeatures: tf.tensor2d(normalValues(BATCH * TEACHER_FEATURE_DIM, random), [BATCH, TEACHER_FEATURE_DIM]),
     }));
     const runs = VARIANTS.map((variant) => {
-      const student = createStudent(defaultStudentConfig('bilstm', VOCAB_SIZE, NUM_CLASSES), 1234);
+      const student = createStudent(defaultStudentConfig(options.student, VOCAB_SIZE, NUM_CLASSES), 1234);
       const kernel = tf.variable(tf.randomUniform([student.featureDim, TEACHER_FEATURE_DIM], -0.05, 0.05, 'float32', 1234));
       const bias = tf.variable(tf.zeros([TEACHER_FEATURE_DIM]));
       const optimizer = createOptimizer(student, { learningRate: 1e-3, sparseEmbeddingUpdates: 'auto' });
@@ -48,7 +58,7 @@ try {
     for (let i = 0; i <= steps; i++) {
       const batch = batches[i];
       for (const run of i % 2 ? [...runs].reverse() : runs) {
-        Object.assign(lstmSpeed, { fused: run.variant.fused, simd: run.variant.simd });
+        run.variant.set();
         const started = performance.now();
         const { value, grads } = run.optimizer.computeGradients(() => {
           const { logits, features } = run.student.apply(batch.ids, true, { dropoutSeed: i });
@@ -74,6 +84,7 @@ try {
     for (const run of runs) {
       const lossDifference = Math.max(...run.losses.map((loss, i) => Math.abs(loss - reference.losses[i])));
       console.log(JSON.stringify({
+        student: options.student,
         workload: workload.name,
         variant: run.variant.name,
         backend: backend.name,
