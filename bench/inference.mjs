@@ -26,7 +26,7 @@ if (options.help) {
   process.stdout.write(`Usage: node bench/inference.mjs [options]\n\n${commonHelp(DEFAULT_STEPS, DEFAULT_WARMUP, DEFAULT_OUT)}`);
   process.exit(0);
 }
-const { reps, steps, warmup, torchThreads } = readCommonOptions(options, DEFAULT_STEPS, DEFAULT_WARMUP);
+const { reps, steps, warmup, students, torchThreads } = readCommonOptions(options, DEFAULT_STEPS, DEFAULT_WARMUP);
 
 const log = (message) => process.stderr.write(`${message}\n`);
 const machine = await machineInfo();
@@ -73,7 +73,7 @@ async function measureTorch(kind, workload) {
 const started = performance.now();
 let rows;
 try {
-  rows = await runInterleaved({ reps, workloads, measureTfjs, measureTorch, log });
+  rows = await runInterleaved({ reps, workloads, students, measureTfjs, measureTorch, log });
 } finally {
   await cleanup();
 }

@@ -39,7 +39,7 @@ if (options.help) {
     '  --threads N|auto     tfjs threads per step: auto splits CNN and BiLSTM batches over the cores as train does (SD_DATA_PARALLEL), 1 keeps one thread (default auto)\n');
   process.exit(0);
 }
-const { reps, steps, warmup, torchThreads } = readCommonOptions(options, DEFAULT_STEPS, DEFAULT_WARMUP);
+const { reps, steps, warmup, students, torchThreads } = readCommonOptions(options, DEFAULT_STEPS, DEFAULT_WARMUP);
 const sparseEmbeddings = options['sparse-embeddings'];
 if (!SPARSE_EMBEDDING_MODES.includes(sparseEmbeddings)) {
   throw new Error(`Invalid --sparse-embeddings "${sparseEmbeddings}"; expected one of ${SPARSE_EMBEDDING_MODES.join(', ')}.`);
@@ -164,7 +164,7 @@ async function measureTorch(kind, workload) {
 const started = performance.now();
 let rows;
 try {
-  rows = await runInterleaved({ reps, workloads, measureTfjs, measureTorch, log });
+  rows = await runInterleaved({ reps, workloads, students, measureTfjs, measureTorch, log });
 } finally {
   await cleanup();
 }

@@ -255,13 +255,13 @@ export function positiveInteger(text, flag) {
  * processes falls on both peers alike. `measureTfjs(kind, workload)` and
  * `measureTorch(kind, workload)` each return one torch_peer.py-shaped record.
  */
-export async function runInterleaved({ reps, workloads, measureTfjs, measureTorch, log }) {
+export async function runInterleaved({ reps, workloads, students = STUDENT_KINDS, measureTfjs, measureTorch, log }) {
   const records = new Map();
-  for (const workload of workloads) for (const kind of STUDENT_KINDS) records.set(`${workload.name}/${kind}`, { tfjs: [], torch: [] });
+  for (const workload of workloads) for (const kind of students) records.set(`${workload.name}/${kind}`, { tfjs: [], torch: [] });
 
   for (let rep = 0; rep < reps; rep++) {
     for (const workload of workloads) {
-      for (const kind of STUDENT_KINDS) {
+      for (const kind of students) {
         const entry = records.get(`${workload.name}/${kind}`);
         const order = rep % 2 === 0 ? ['tfjs', 'torch'] : ['torch', 'tfjs'];
         for (const peer of order) {
@@ -278,7 +278,7 @@ export async function runInterleaved({ reps, workloads, measureTfjs, measureTorc
 
   const rows = [];
   for (const workload of workloads) {
-    for (const kind of STUDENT_KINDS) {
+    for (const kind of students) {
       const { tfjs, torch } = records.get(`${workload.name}/${kind}`);
       const tfjsRates = tfjs.map((r) => r.samples_per_s);
       const torchRates = torch.map((r) => r.samples_per_s);
@@ -355,6 +355,7 @@ export function commonOptionSpec(defaultOut) {
     steps: { type: 'string' },
     warmup: { type: 'string' },
     workloads: { type: 'string', default: 'seq64,sst2' },
+    students: { type: 'string', default: STUDENT_KINDS.join(',') },
     sst2: { type: 'string', default: defaultSst2Path },
     python: { type: 'string', default: '/usr/bin/python3' },
     'torch-threads': { type: 'string' },
@@ -370,6 +371,7 @@ export function commonHelp(defaultSteps, defaultWarmup, defaultOut) {
   --steps LIST         timed steps per student (default ${list(defaultSteps)})
   --warmup LIST        untimed steps per student before timing (default ${list(defaultWarmup)})
   --workloads LIST     seq64, sst2 or both, comma-separated (default seq64,sst2)
+  --students LIST      students to measure, comma-separated (default ${STUDENT_KINDS.join(',')})
   --sst2 FILE          SST-2 training file for the real lengths (default ${defaultSst2Path})
   --python PATH        Python with PyTorch for bench/torch_peer.py (default /usr/bin/python3)
   --torch-threads N    PyTorch intra-op threads (default: every core this process may use)
@@ -383,8 +385,16 @@ export function readCommonOptions(options, defaultSteps, defaultWarmup) {
     reps: positiveInteger(options.reps, '--reps'),
     steps: parsePerStudent(options.steps, defaultSteps, '--steps', 1),
     warmup: parsePerStudent(options.warmup, defaultWarmup, '--warmup', 0),
+    students: parseStudents(options.students),
     torchThreads: options['torch-threads'] === undefined ? undefined : positiveInteger(options['torch-threads'], '--torch-threads'),
   };
+}
+
+function parseStudents(text) {
+  const students = text.split(',');
+  const unknown = students.filter((kind) => !STUDENT_KINDS.includes(kind));
+  if (unknown.length > 0 || students.length === 0) throw new Error(`Invalid --students "${text}"; expected some of ${STUDENT_KINDS.join(', ')}, comma-separated.`);
+  return students;
 }
 
 /** Adds the end-of-run facts to `machine` and writes the results file. */

@@ -71,25 +71,20 @@ export class CnnStudent extends StudentBase {
 
     let pooled: tf.Tensor2D[];
     if (idValues !== undefined && fusedConvPoolApplies()) {
-      // Each convolution, ReLU and max over time as one op over the windows at real tokens.
-      const rows = tf.reshape(padded, [batch * (time + maxWidth - 1), dim]) as tf.Tensor2D;
-      let shifted: tf.Tensor2D[];
+      // Each convolution, ReLU and max over time as one op over the windows at real tokens,
+      // read from the padded embeddings as consecutive lines.
+      const lines = tf.reshape(padded, [batch * (time + maxWidth - 1), dim]) as tf.Tensor2D;
+      let starts: Int32Array;
       let rowOf: Int32Array;
       if (idValues.includes(0)) {
         const windows = realWindows(idValues, batch, time, maxWidth);
-        shifted = windows.offsets.map((offset) => gatherRows(rows, offset));
+        starts = windows.offsets[0];
         rowOf = windows.slots.map((slot) => Math.floor(slot / time));
       } else {
-        shifted = [];
-        for (let offset = 0; offset < maxWidth; offset++) {
-          shifted.push(tf.reshape(tf.slice(padded, [0, offset, 0], [batch, time, dim]), [batch * time, dim]) as tf.Tensor2D);
-        }
+        starts = new Int32Array(batch * time).map((_, n) => Math.floor(n / time) * (time + maxWidth - 1) + (n % time));
         rowOf = new Int32Array(batch * time).map((_, n) => Math.floor(n / time));
       }
-      pooled = this.filterSizes.map((width, i) => {
-        const unfolded = (width === 1 ? shifted[0] : tf.concat(shifted.slice(0, width), 1)) as tf.Tensor2D;
-        return convolveMaxPool(unfolded, this.convKernels[i], this.convBiases[i], rowOf, batch);
-      });
+      pooled = this.filterSizes.map((width, i) => convolveMaxPool(lines, starts, width, this.convKernels[i], this.convBiases[i], rowOf, batch));
     } else if (idValues?.includes(0)) {
       // Ragged batch: convolve only the windows that start at a real token, then put them
       // back among zero rows, which the max over time never picks over a ReLU output.

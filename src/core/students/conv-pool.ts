@@ -5,13 +5,15 @@ import { tf } from '../tf';
 import { speedKernelsEnabled, wasmKernels } from '../tf/kernels';
 import { wasmMemoryOffset } from '../tf/speed';
 import { CONV_POOL_WASM } from './conv-pool-wasm';
+import { gatherRows } from './rows';
 
 /**
  * Switches of the fused op. `fused`: the CNN pools its convolutions through
  * `convolveMaxPool` on the wasm and cpu backends unless SD_SPEED_KERNELS=0. `simd`: on the
- * wasm backend the pooling and the gradient run in the kernels of conv-pool.wat, on the
- * backend's tensors, when the filter count and window width are multiples of 4; otherwise
- * in JavaScript. Tests and benchmarks switch them off to compare the paths.
+ * wasm backend the product, pooling and gradient run in the kernels of conv-pool.wat, on the
+ * backend's tensors, when the filter count is a multiple of 8 and the row width of 4;
+ * otherwise the windows are unfolded and pooled in JavaScript. Tests and benchmarks switch
+ * them off to compare the paths.
  */
 export const convPoolSpeed = { fused: speedKernelsEnabled(), simd: true };
 
@@ -22,19 +24,31 @@ export function fusedConvPoolApplies(): boolean {
 
 /**
  * Returns pooled [rows, filters]: for each row and filter, the largest ReLU output of
- * `windows · kernel + bias` over the windows of that row, or 0 for a row without windows.
- * `windows` [count, inner] holds one unfolded window per line and `rowOf[n]` is the row of
- * window n, in any order.
+ * `window · kernel + bias` over the windows of that row, or 0 for a row without windows.
+ * Window n is `width` consecutive lines of `sequence` [lines, dim] from line `starts[n]`,
+ * flattened to width · dim values, and `rowOf[n]` is its row; windows come in any order.
  *
  * The values equal tf.max over time of tf.relu of the product, and so do the gradients:
  * dy of a row and filter reaches every window whose output equals the maximum (ties
  * included, as tf.max's gradient does) when that maximum is above 0. As tensor ops the
  * gradient is two more products as large as the forward one, [count, filters] by
- * [filters, inner]; here it touches only the windows at a maximum, rows · filters of them,
- * so the backward pass costs a small part of the forward product instead of twice it.
+ * [filters, width · dim]; here it touches only the windows at a maximum, rows · filters of
+ * them, so the backward pass costs a small part of the forward product instead of twice it.
+ * The wasm kernels also read each window where it lies in `sequence`, so neither the windows
+ * nor their gradient are ever copied out.
  */
-export function convolveMaxPool(windows: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D, rowOf: Int32Array, rows: number): tf.Tensor2D {
-  const [count, inner] = windows.shape;
+export function convolveMaxPool(
+  sequence: tf.Tensor2D,
+  starts: Int32Array,
+  width: number,
+  kernel: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  rowOf: Int32Array,
+  rows: number,
+): tf.Tensor2D {
+  const [lines, dim] = sequence.shape;
+  const count = starts.length;
+  const inner = width * dim;
   const filters = kernel.shape[1];
   if (kernel.shape[0] !== inner || bias.shape[0] !== filters) {
     throw new Error(`convolveMaxPool needs a kernel of shape [${inner}, filters] and a bias of [filters]; got [${kernel.shape.join(', ')}] and [${bias.shape.join(', ')}].`);
@@ -42,16 +56,23 @@ export function convolveMaxPool(windows: tf.Tensor2D, kernel: tf.Tensor2D, bias:
   if (rowOf.length !== count) throw new Error(`convolveMaxPool needs the row of each of the ${count} windows; got ${rowOf.length}.`);
   for (let n = 0; n < count; n++) {
     if (!(rowOf[n] >= 0 && rowOf[n] < rows)) throw new RangeError(`Window ${n} names row ${rowOf[n]}; expected 0 to ${rows - 1}.`);
+    if (!(starts[n] >= 0 && starts[n] + width <= lines)) throw new RangeError(`Window ${n} starts at line ${starts[n]}; a window of ${width} lines must start at 0 to ${lines - width}.`);
   }
 
-  const kernels = convPoolSpeed.simd && filters % 4 === 0 && inner % 4 === 0 ? (wasmKernels(CONV_POOL_WASM) as ConvPoolKernels | undefined) : undefined;
-  const op = tf.customGrad((kernels ? wasmPool(kernels, rowOf, rows) : javaScriptPool(rowOf, rows)) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const kernels = convPoolSpeed.simd && count > 0 && filters % 8 === 0 && dim % 4 === 0 ? (wasmKernels(CONV_POOL_WASM) as ConvPoolKernels | undefined) : undefined;
+  if (kernels) {
+    const op = tf.customGrad(wasmPool(kernels, starts, width, rowOf, rows) as unknown as Parameters<typeof tf.customGrad>[0]);
+    return op(sequence, kernel, bias) as tf.Tensor2D;
+  }
+  const shifted = Array.from({ length: width }, (_, k) => gatherRows(sequence, starts.map((start) => start + k)));
+  const windows = (width === 1 ? shifted[0] : tf.concat(shifted, 1)) as tf.Tensor2D;
+  const op = tf.customGrad(javaScriptPool(rowOf, rows) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(windows, kernel, bias) as tf.Tensor2D;
 }
 
 type PoolOp = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => { value: tf.Tensor2D; gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.Tensor[] };
 
-/** The op in JavaScript over arrays read from the tensors, for the cpu backend and odd sizes. */
+/** The op over unfolded windows [count, inner], in JavaScript over arrays read from the tensors, for the cpu backend and odd sizes. */
 function javaScriptPool(rowOf: Int32Array, rows: number): PoolOp {
   return (x, w, b, save) => {
     const [count, inner] = x.shape;
@@ -112,40 +133,44 @@ function javaScriptPool(rowOf: Int32Array, rows: number): PoolOp {
 
 /** The exported functions of conv-pool.wat; every pointer is a byte offset in the wasm backend's memory. */
 interface ConvPoolKernels {
-  pool_forward(outputs: number, bias: number, pooled: number, rowOf: number, count: number, filters: number): void;
-  pool_backward(outputs: number, pooled: number, rowOf: number, dy: number, x: number, wT: number, dx: number, dwT: number, db: number, count: number, filters: number, inner: number): void;
+  conv_forward(sequence: number, starts: number, w: number, bias: number, outputs: number, pooled: number, rowOf: number, count: number, inner: number, filters: number): void;
+  conv_backward(outputs: number, pooled: number, rowOf: number, dy: number, sequence: number, starts: number, wT: number, dSequence: number, dwT: number, db: number, count: number, filters: number, inner: number): void;
 }
 
 /**
- * The op in the kernels of conv-pool.wat, which read and write the wasm backend's tensors in
- * place: each tensor written is made here, so nothing else holds it.
+ * The op over the sequence in the kernels of conv-pool.wat, which read and write the wasm
+ * backend's tensors in place; each tensor they write is made here, so nothing else holds it.
  */
-function wasmPool(kernels: ConvPoolKernels, rowOf: Int32Array, rows: number): PoolOp {
-  return (x, w, b, save) => {
-    const [count, inner] = x.shape;
+function wasmPool(kernels: ConvPoolKernels, starts: Int32Array, width: number, rowOf: Int32Array, rows: number): PoolOp {
+  return (sequence, w, b, save) => {
+    const [lines, dim] = sequence.shape;
+    const count = starts.length;
+    const inner = width * dim;
     const filters = w.shape[1];
     const backend = tf.backend();
     const at = (tensor: tf.Tensor): number => wasmMemoryOffset(backend, tensor)!;
-    const outputs = tf.matMul(x, w);
+    const outputs = tf.zeros([count, filters]);
     const pooled = tf.zeros([rows, filters]) as tf.Tensor2D;
+    // The kernels take each window's first float, not its first line.
+    const firstFloats = tf.tensor1d(starts.map((start) => start * dim), 'int32');
     const rowTensor = tf.tensor1d(rowOf, 'int32');
-    kernels.pool_forward(at(outputs), at(b), at(pooled), at(rowTensor), count, filters);
-    save([x, w, outputs, pooled, rowTensor]);
+    kernels.conv_forward(at(sequence), at(firstFloats), at(w), at(b), at(outputs), at(pooled), at(rowTensor), count, inner, filters);
+    save([sequence, w, outputs, pooled, rowTensor, firstFloats]);
     // save() keeps its own references; these are the forward pass' own.
-    tf.dispose([outputs, rowTensor]);
+    tf.dispose([outputs, rowTensor, firstFloats]);
     return {
       value: pooled,
       gradFunc: (dy, saved) => {
-        const [xSaved, wSaved, outputsSaved, pooledSaved, rowSaved] = saved;
+        const [sequenceSaved, wSaved, outputsSaved, pooledSaved, rowSaved, firstSaved] = saved;
         const gradient = Array.isArray(dy) ? dy[0] : dy;
         const wT = tf.transpose(wSaved);
-        const dx = tf.zeros([count, inner]);
+        const dSequence = tf.zeros([lines, dim]);
         const dwT = tf.zeros([filters, inner]);
         const db = tf.zeros([filters]);
-        kernels.pool_backward(at(outputsSaved), at(pooledSaved), at(rowSaved), at(gradient), at(xSaved), at(wT), at(dx), at(dwT), at(db), count, filters, inner);
+        kernels.conv_backward(at(outputsSaved), at(pooledSaved), at(rowSaved), at(gradient), at(sequenceSaved), at(firstSaved), at(wT), at(dSequence), at(dwT), at(db), count, filters, inner);
         const dw = tf.transpose(dwT);
         tf.dispose([wT, dwT]);
-        return [dx, dw, db];
+        return [dSequence, dw, db];
       },
     };
   };
