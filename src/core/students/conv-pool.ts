@@ -149,8 +149,9 @@ function wasmPool(kernels: ConvPoolKernels, starts: Int32Array, width: number, r
     const filters = w.shape[1];
     const backend = tf.backend();
     const at = (tensor: tf.Tensor): number => wasmMemoryOffset(backend, tensor)!;
-    const outputs = tf.zeros([count, filters]);
-    const pooled = tf.zeros([rows, filters]) as tf.Tensor2D;
+    // tf.fill runs the backend's Fill kernel; tf.zeros would fill an array in JavaScript and copy it.
+    const outputs = tf.fill([count, filters], 0);
+    const pooled = tf.fill([rows, filters], 0) as tf.Tensor2D;
     // The kernels take each window's first float, not its first line.
     const firstFloats = tf.tensor1d(starts.map((start) => start * dim), 'int32');
     const rowTensor = tf.tensor1d(rowOf, 'int32');
@@ -164,9 +165,9 @@ function wasmPool(kernels: ConvPoolKernels, starts: Int32Array, width: number, r
         const [sequenceSaved, wSaved, outputsSaved, pooledSaved, rowSaved, firstSaved] = saved;
         const gradient = Array.isArray(dy) ? dy[0] : dy;
         const wT = tf.transpose(wSaved);
-        const dSequence = tf.zeros([lines, dim]);
-        const dwT = tf.zeros([filters, inner]);
-        const db = tf.zeros([filters]);
+        const dSequence = tf.fill([lines, dim], 0);
+        const dwT = tf.fill([filters, inner], 0);
+        const db = tf.fill([filters], 0);
         kernels.conv_backward(at(outputsSaved), at(pooledSaved), at(rowSaved), at(gradient), at(sequenceSaved), at(firstSaved), at(wT), at(dSequence), at(dwT), at(db), count, filters, inner);
         const dw = tf.transpose(dwT);
         tf.dispose([wT, dwT]);
