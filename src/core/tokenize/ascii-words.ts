@@ -186,14 +186,22 @@ export class AsciiWordKernel {
 
   /**
    * Adds words whose ids are known (a tokenizer's vocabulary entries), so that a large file
-   * does not stop at the first occurrence of each of them. Each word must consist of word
-   * characters only, and be lowercase when the tokenizer lowercases.
+   * does not stop at the first occurrence of each of them: `words[i]` has the single id
+   * `ids[i]`. Each word must consist of word characters only, and be lowercase when the
+   * tokenizer lowercases.
    */
-  seed(words: Iterable<[string, Int32Array]>): void {
-    for (const [word, ids] of words) {
+  seed(words: readonly string[], ids: Int32Array): void {
+    // One resize for all of them, instead of a doubling each time the table is half full.
+    let slots = this.slots;
+    while (2 * (this.words + words.length + 1) > slots && slots < TABLE_SLOTS) slots *= 2;
+    if (slots > this.slots) this.resize(slots);
+    const single = new Int32Array(1);
+    for (let w = 0; w < words.length; w++) {
+      const word = words[w];
       // The kernel hashes the word where it is written, at the start of the data region.
       for (let i = 0; i < word.length; i++) this.u8[DATA + i] = word.charCodeAt(i);
-      this.store(DATA, word.length, this.kernel.word_hash(CONTEXT, DATA, DATA + word.length), ids);
+      single[0] = ids[w];
+      this.store(DATA, word.length, this.kernel.word_hash(CONTEXT, DATA, DATA + word.length), single);
     }
   }
 
@@ -229,7 +237,11 @@ export class AsciiWordKernel {
     // A slot: hash, key length, ids offset, key offset in the pool, then a short key inline.
     const at = this.freeSlot(hash);
     this.u8.fill(0, at, at + SLOT_BYTES);
-    this.i32.set([hash, length, idsAt, key], at / 4);
+    const slot = at / 4;
+    this.i32[slot] = hash;
+    this.i32[slot + 1] = length;
+    this.i32[slot + 2] = idsAt;
+    this.i32[slot + 3] = key;
     if (length <= INLINE_KEY) this.u8.copyWithin(at + 16, key, key + length);
     this.words += 1;
   }

@@ -260,16 +260,18 @@ export class StudentTokenizer {
   }
 
   /**
-   * Yields the vocabulary entries whose ids the ASCII path's lookup of the same word gives:
+   * Returns the vocabulary entries whose ids the ASCII path's lookup of the same word gives:
    * words of word characters only (lowercase when the normalizer lowercases) that are not
    * dropped special tokens. The normalizer and pre-tokenizer leave such a word as it is, and
    * WordLevel and WordPiece map a whole word in the vocabulary to its own id (WordPiece up to
    * its longest word).
    */
-  private *vocabularyWords(): Generator<[string, Int32Array]> {
+  private vocabularyWords(): { words: string[]; ids: Int32Array } {
     const path = this.ascii;
     const model = this.json.model as { type?: unknown; max_input_chars_per_word?: unknown };
-    if (path === undefined || (model.type !== 'WordLevel' && model.type !== 'WordPiece')) return;
+    const words: string[] = [];
+    const ids: number[] = [];
+    if (path === undefined || (model.type !== 'WordLevel' && model.type !== 'WordPiece')) return { words, ids: new Int32Array(0) };
     // WordPiece gives [UNK] for a word longer than max_input_chars_per_word (100 by default).
     let longest = Infinity;
     if (model.type === 'WordPiece') longest = typeof model.max_input_chars_per_word === 'number' ? model.max_input_chars_per_word : 100;
@@ -280,8 +282,12 @@ export class StudentTokenizer {
         const code = token.charCodeAt(i);
         plain = code < 128 && path.kinds[code] === WORD && !(path.lowercase && code >= 0x41 && code <= 0x5a);
       }
-      if (plain) yield [token, Int32Array.of(id)];
+      if (plain) {
+        words.push(token);
+        ids.push(id);
+      }
     }
+    return { words, ids: Int32Array.from(ids) };
   }
 
   /** Returns the library's ids of a whitespace-free chunk of text, kept for the next time it occurs. */
@@ -311,7 +317,10 @@ export class StudentTokenizer {
     // The JavaScript word cache gives the ids, so a second kernel does not call the library again.
     const make = () => {
       const kernel = AsciiWordKernel.create(kinds, lowercase, (word) => this.words.lookup(word, 0, word.length, false));
-      kernel?.seed(this.vocabularyWords());
+      if (kernel) {
+        const { words, ids } = this.vocabularyWords();
+        kernel.seed(words, ids);
+      }
       return kernel ?? null;
     };
     this.kernel ??= make();
