@@ -105,6 +105,8 @@ test('byte reader matches on quoting and line ends', async () => {
 test('byte reader matches with a BOM, TSV, no header and label first', async () => {
   await assertSameAsGeneral(writeTemp('\ufefftext,label\nGood food,pos\nBad,neg\n'), { maxLength: 64, labelSpace });
   await assertSameAsGeneral(writeTemp('pos\tGood food, really\nneg\tBad "service"\n', 'tsv'), { maxLength: 64, labelSpace });
+  // Without a header the byte order mark stands before the first record's label.
+  await assertSameAsGeneral(writeTemp('\ufeffpos\tGood food\nneg\tBad service\n', 'tsv'), { maxLength: 64, labelSpace });
   await assertSameAsGeneral(writeTemp('id,label,text,source\n1,pos,Great view,web\n2,neg,"Noisy, dirty",app\n'), { maxLength: 64, labelSpace });
 });
 

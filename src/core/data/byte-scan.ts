@@ -61,6 +61,46 @@ export class ChunkReader {
     return { data, atEnd: this.ended };
   }
 
+  /**
+   * Returns the next chunk as it was read, without a byte order mark at the start of the file,
+   * and whether the file ends with it (a read shorter than a chunk, or none). The chunk is
+   * valid until the next call; there is no copy into one buffer with the rest, as `next` makes.
+   */
+  async nextChunk(): Promise<{ chunk: Buffer; atEnd: boolean }> {
+    let chunk = await this.readChunk();
+    if (this.first) {
+      this.first = false;
+      // Chunks of one or two bytes (in tests) are gathered until three decide on a byte order mark.
+      if (chunk.length < 3 && !this.ended) {
+        const parts = [Buffer.from(chunk)];
+        let length = chunk.length;
+        while (length < 3 && !this.ended) {
+          const part = Buffer.from(await this.readChunk());
+          parts.push(part);
+          length += part.length;
+        }
+        chunk = Buffer.concat(parts);
+      }
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+    }
+    return { chunk, atEnd: this.ended };
+  }
+
+  /** The next chunk as read; a read shorter than a chunk ends the file. */
+  private async readChunk(): Promise<Buffer> {
+    if (this.ended) return Buffer.alloc(0);
+    const bytesRead = await this.pending!;
+    const chunk = this.chunks[this.turn].subarray(0, bytesRead);
+    if (bytesRead < this.chunks[this.turn].length) {
+      this.ended = true;
+      this.pending = undefined;
+    } else {
+      this.turn = 1 - this.turn;
+      this.pending = this.read();
+    }
+    return chunk;
+  }
+
   async close(): Promise<void> {
     // A read still running when the reader stops early must end before the file closes.
     await this.pending?.catch(() => undefined);
@@ -101,8 +141,8 @@ export async function* scanParts(file: string, kernel: AsciiWordKernel, maxLengt
   try {
     let rest: Buffer = Buffer.alloc(0);
     for (;;) {
-      const { data, atEnd } = await reader.next(rest);
-      const bytes = kernel.load(data, maxLength);
+      const { chunk, atEnd } = await reader.nextChunk();
+      const bytes = kernel.load(rest, maxLength, chunk);
       let at = 0;
       for (;;) {
         const scanned = kernel.scan(bytes, at, atEnd);

@@ -60,6 +60,7 @@ const DATA = POOL + POOL_BYTES;
 const SCAN_RECORDS = 4096;
 const SCAN_IDS = 1 << 18;
 const PAGE = 65536;
+const EMPTY = new Uint8Array(0);
 const WORD_KIND = 0;
 const PUNCTUATION_KIND = 2;
 const BLOCKED_KIND = 3;
@@ -118,17 +119,20 @@ export class AsciiWordKernel {
   }
 
   /**
-   * Copies `bytes` into the kernel's memory and returns a view of the copy, followed by room for
-   * `scan`'s records and ids. Views that earlier calls returned become invalid.
+   * Copies `bytes`, then `more`, into the kernel's memory and returns a view of the copy,
+   * followed by room for `scan`'s records and ids. Views that earlier calls returned become
+   * invalid.
    */
-  load(bytes: Uint8Array, maxLength: number): Buffer {
+  load(bytes: Uint8Array, maxLength: number, more: Uint8Array = EMPTY): Buffer {
+    const length = bytes.length + more.length;
     // At least 16 bytes between the bytes and the table: a word is read as a 16-byte vector.
-    this.table = (DATA + bytes.length + 16 + 15) & ~15;
+    this.table = (DATA + length + 16 + 15) & ~15;
     this.out = this.table + SCAN_RECORDS * RECORD_FIELDS * 4;
     this.maxLength = maxLength;
     this.ensure(this.out + 4 * (SCAN_IDS + maxLength));
     this.u8.set(bytes, DATA);
-    return Buffer.from(this.kernel.memory.buffer, DATA, bytes.length);
+    this.u8.set(more, DATA + bytes.length);
+    return Buffer.from(this.kernel.memory.buffer, DATA, length);
   }
 
   /**
