@@ -155,6 +155,21 @@ test('byte reader matches for WordPiece and BERT tokenizers', async () => {
   for (let maxLength = 1; maxLength <= 8; maxLength++) await assertSameAsGeneral(pieces, { maxLength, labelSpace }, [4 << 20], wordpiece);
 });
 
+test('the kernel gives the words missing from a WordLevel vocabulary the unknown token, and only there', async () => {
+  // A fresh tokenizer each, so that no earlier read has put words in the kernel's table.
+  const fresh = (model) => StudentTokenizer.fromJson(buildTokenizer(training, { model, vocabSize: 200 }));
+  const level = fresh('wordlevel');
+  assert.equal(level.asciiKernel().unknownWordSet, true);
+  assert.equal(fresh('wordpiece').asciiKernel().unknownWordSet, false);
+  // Unseen words, long ones (more than 16 bytes) too, several times each, next to known ones.
+  const content = 'text,label\nzorbly hotel zorbly,pos\nthe hotel was quintessentiallyunheardof,neg\nzorbly QUINTESSENTIALLYUNHEARDOF,pos\n';
+  const { rows } = await assertSameAsGeneral(writeTemp(content), { maxLength: 16, labelSpace }, [1, 64, 4 << 20], level);
+  const unknown = level.encode('zorbly', 16);
+  assert.equal(unknown.length, 1);
+  assert.equal(rows[0].ids[0], unknown[0]);
+  assert.equal(rows[2].ids[1], unknown[0]);
+});
+
 test('byte reader matches for a cased tokenizer', async () => {
   const cased = StudentTokenizer.fromJson(buildTokenizer([...training, 'The HOTEL was Great'], { model: 'wordlevel', vocabSize: 200, lowercase: false }));
   const content = 'text,label\nThe HOTEL was Great!,pos\nthe hotel WAS great,neg\n"Mixed Case, ""Quoted"" Words",pos\nÉté Hotel,neg\n';

@@ -72,6 +72,9 @@ let compiled: WebAssembly.Module | null | undefined;
 
 export class AsciiWordKernel {
   private words = 0;
+  private unknownSet = false;
+  /** Counts the times the table started over. */
+  private generation = 0;
   private slots = FIRST_SLOTS;
   private poolEnd = POOL;
   /** The record table after the loaded bytes, then the output ids. */
@@ -192,9 +195,11 @@ export class AsciiWordKernel {
    * Adds words whose ids are known (a tokenizer's vocabulary entries), so that a large file
    * does not stop at the first occurrence of each of them: `words[i]` has the single id
    * `ids[i]`. Each word must consist of word characters only, and be lowercase when the
-   * tokenizer lowercases.
+   * tokenizer lowercases. Returns false when the table had to start over on the way (a
+   * vocabulary beyond its room), so that some of the words are not in it.
    */
-  seed(words: readonly string[], ids: Int32Array): void {
+  seed(words: readonly string[], ids: Int32Array): boolean {
+    const generation = this.generation;
     // One resize for all of them, instead of a doubling each time the table is half full.
     let slots = this.slots;
     while (2 * (this.words + words.length + 1) > slots && slots < TABLE_SLOTS) slots *= 2;
@@ -207,6 +212,28 @@ export class AsciiWordKernel {
       single[0] = ids[w];
       this.store(DATA, word.length, this.kernel.word_hash(CONTEXT, DATA, DATA + word.length), single);
     }
+    return this.generation === generation;
+  }
+
+  /**
+   * Gives every word that the table lacks the ids `ids`, instead of stopping `scan` to encode
+   * it. Only for a table that `seed` filled with a WordLevel model's whole vocabulary: there a
+   * word of word characters is either a vocabulary word or the unknown token. The table
+   * starting over (`clear`) turns this off, as the vocabulary is no longer in it.
+   */
+  setUnknownWord(ids: Int32Array): void {
+    if (this.poolEnd + 4 * (ids.length + 2) > POOL + POOL_BYTES) return;
+    const at = (this.poolEnd + 3) & ~3;
+    this.i32[at / 4] = ids.length;
+    this.i32.set(ids, at / 4 + 1);
+    this.poolEnd = at + 4 * (ids.length + 1);
+    this.i32[(CONTEXT + 104) / 4] = at;
+    this.unknownSet = true;
+  }
+
+  /** Whether `setUnknownWord` is in force (a test reads it). */
+  get unknownWordSet(): boolean {
+    return this.unknownSet;
   }
 
   /** Encodes the word or punctuation character at memory [start, end) and adds its ids to the tables. */
@@ -276,6 +303,9 @@ export class AsciiWordKernel {
     this.i32.fill(0, PUNCTUATION / 4, PUNCTUATION / 4 + 128);
     this.poolEnd = POOL;
     this.words = 0;
+    this.i32[(CONTEXT + 104) / 4] = 0;
+    this.unknownSet = false;
+    this.generation += 1;
     this.slots = FIRST_SLOTS;
     this.i32[(CONTEXT + 12) / 4] = FIRST_SLOTS - 1;
   }

@@ -11,8 +11,11 @@
 ;; table, 12 the table's slot mask, 16 the ids of each punctuation character (128 offsets, 0
 ;; when not known yet), 20 and 24, written on a miss, the missing word's start and end, 84
 ;; the scan kinds (see $text_field), 88 1 when the tokenizer lowercases, 92 the 17 masks of
-;; 16 bytes whose first n bytes are 0xff, 96, written on a missing word, its hash, and 100 1
-;; when the word characters are exactly the ASCII letters and digits. A table slot is 32 bytes: hash, key length (0 for
+;; 16 bytes whose first n bytes are 0xff, 96, written on a missing word, its hash, 100 1
+;; when the word characters are exactly the ASCII letters and digits, and 104 the ids of every
+;; word that the table lacks, or 0 when such a word stops `scan` (a table that holds the whole
+;; vocabulary of a WordLevel model, where any other word is the unknown token). A table slot
+;; is 32 bytes: hash, key length (0 for
 ;; an empty slot), ids offset, the key's offset in the pool for a key longer than 16 bytes,
 ;; then a shorter key inline, zero-padded. Ids are stored as a count followed by the ids.
 ;;
@@ -269,6 +272,7 @@
                   (else
                     (local.set $hash (call $long_hash (local.get $lower) (local.get $word) (local.get $p)))
                     (local.set $ids (call $word_ids (local.get $ctx) (local.get $word) (local.get $p) (local.get $hash)))))
+                (if (i32.eqz (local.get $ids)) (then (local.set $ids (i32.load offset=104 (local.get $ctx)))))
                 (if (i32.eqz (local.get $ids))
                   (then
                     (i32.store offset=20 (local.get $ctx) (local.get $word))

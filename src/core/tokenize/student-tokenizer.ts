@@ -290,6 +290,13 @@ export class StudentTokenizer {
     return { words, ids: Int32Array.from(ids) };
   }
 
+  /** Returns the ids of a word of word characters that is not among `words` (the vocabulary's plain words). */
+  private unknownWordIds(words: Set<string>): Int32Array {
+    let word = 'qxz';
+    while (words.has(word)) word += 'q';
+    return this.words.lookup(word, 0, word.length, false);
+  }
+
   /** Returns the library's ids of a whitespace-free chunk of text, kept for the next time it occurs. */
   private chunkIds(chunk: string): Int32Array {
     let ids = this.chunks.get(chunk);
@@ -319,7 +326,9 @@ export class StudentTokenizer {
       const kernel = AsciiWordKernel.create(kinds, lowercase, (word) => this.words.lookup(word, 0, word.length, false));
       if (kernel) {
         const { words, ids } = this.vocabularyWords();
-        kernel.seed(words, ids);
+        // With a WordLevel model's whole vocabulary in the table, any other word is the
+        // unknown token, so a word the table lacks need not stop the scan.
+        if (kernel.seed(words, ids) && (this.json.model as { type?: unknown }).type === 'WordLevel') kernel.setUnknownWord(this.unknownWordIds(new Set(words)));
       }
       return kernel ?? null;
     };
