@@ -6,7 +6,7 @@
 import { DataError, type LabelSpace } from '../types';
 import { RECORD_FIELDS } from '../tokenize/ascii-words';
 import type { StudentTokenizer } from '../tokenize/student-tokenizer';
-import { ChunkReader, scanParts } from './byte-scan';
+import { ChunkReader, scanParts, type ScannedPart } from './byte-scan';
 import { DelimitedScanner, type ScannedRecord } from './delimited-scanner';
 import { decodeBuffer } from './encoding';
 import { LabelMapper, labelTokens } from './labels';
@@ -217,14 +217,23 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
 
   /** Label indices of the label field at buffer[start, end), cached by its bytes when it has at most four. */
   const labelKeys = new Map<number, readonly number[] | null | undefined>();
+  // Neighbouring records often share a label: the last key's labels are kept apart.
+  let lastKey = -1;
+  let lastLabels: readonly number[] | null | undefined;
   const labelsAt = (buffer: Buffer, start: number, end: number): readonly number[] | null | undefined => {
+    if (labelColumn === undefined) return null;
     if (end - start > 4) return labelsOf(labelText(buffer, start, end, false));
     // The length, then the bytes: distinct fields get distinct keys below 2^40.
     let key = end - start;
     for (let i = start; i < end; i++) key = key * 256 + buffer[i];
-    if (labelKeys.has(key)) return labelKeys.get(key);
-    const labels = labelsOf(labelText(buffer, start, end, false));
-    if (labelKeys.size < MAX_CACHED_LABELS) labelKeys.set(key, labels);
+    if (key === lastKey) return lastLabels;
+    let labels = labelKeys.get(key);
+    if (labels === undefined && !labelKeys.has(key)) {
+      labels = labelsOf(labelText(buffer, start, end, false));
+      if (labelKeys.size < MAX_CACHED_LABELS) labelKeys.set(key, labels);
+    }
+    lastKey = key;
+    lastLabels = labels;
     return labels;
   };
 
@@ -234,7 +243,7 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
    * nothing, when the general reader must decide: an empty text or a label outside the space.
    */
   const readText = (buffer: Buffer, textStart: number, textEnd: number, labelStart: number, labelEnd: number, recordLine: number): boolean => {
-    const labels = labelColumn === undefined ? null : labelsAt(buffer, labelStart, labelEnd);
+    const labels = labelsAt(buffer, labelStart, labelEnd);
     if (labels === undefined) return false;
     let text = buffer.toString('utf8', textStart, textEnd);
     if (quoting && buffer[textStart - 1] === QUOTE && text.includes('""')) text = text.replaceAll('""', '"');
@@ -272,47 +281,26 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
     const parts = scanParts(plan.file, kernel, maxLength, chunkBytes);
     kernel.inUse = true;
     try {
+      const cursor: Cursor = { line, idsAt: 0 };
       for await (const part of parts) {
-        const { bytes: buffer, table, ids, base } = part;
-        // Consecutive rows' ids are copied to the batch in one piece: ids[runStart, runEnd) to `runTarget`.
-        let idsAt = 0;
-        let runStart = 0;
-        let runEnd = 0;
-        let runTarget = 0;
-        const copyRun = (): void => {
-          if (runEnd === runStart) return;
-          output.ids.set(ids.subarray(runStart, runEnd), runTarget);
-          runStart = runEnd;
-        };
-        for (let r = 0; r < part.records; r++) {
+        const { bytes: buffer, table, base } = part;
+        cursor.idsAt = 0;
+        for (let r = 0; r < part.records; ) {
+          if (!skipHeader) {
+            r = addPlainRecords(part, r, cursor, output, labelsAt);
+            if (output.full) yield output.take();
+            if (r >= part.records) break;
+            // addPlainRecords stops at a full batch, and at a record that needs more than its table entry.
+            const status = table[r * RECORD_FIELDS];
+            if (status === 0 && (labelColumn === undefined || labelsAt(buffer, table[r * RECORD_FIELDS + 6] - base, table[r * RECORD_FIELDS + 7] - base) !== undefined)) continue;
+          }
           const fieldsAt = r * RECORD_FIELDS;
           const status = table[fieldsAt];
-          const count = table[fieldsAt + 5];
-          line += table[fieldsAt + 3];
-          const recordLine = line;
-          line += table[fieldsAt + 4];
-          const idsStart = idsAt;
-          idsAt += count;
-          if (status === 0 && !skipHeader) {
-            const labels = labelColumn === undefined ? null : labelsAt(buffer, table[fieldsAt + 6] - base, table[fieldsAt + 7] - base);
-            if (labels !== undefined) {
-              if (runEnd === runStart) {
-                runStart = idsStart;
-                runEnd = idsStart;
-                output.reserve(ids.length);
-                runTarget = output.size;
-              }
-              runEnd += count;
-              output.finish(count, labels, recordLine);
-              if (output.full) {
-                copyRun();
-                yield output.take();
-              }
-              continue;
-            }
-          }
-          copyRun();
-          runStart = runEnd = idsAt;
+          cursor.line += table[fieldsAt + 3];
+          const recordLine = cursor.line;
+          cursor.line += table[fieldsAt + 4];
+          cursor.idsAt += table[fieldsAt + 5];
+          r += 1;
           if (skipHeader) {
             skipHeader = false;
             continue;
@@ -323,7 +311,6 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
           }
           if (output.full) yield output.take();
         }
-        copyRun();
       }
     } finally {
       kernel.inUse = false;
@@ -399,6 +386,47 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
     await reader.close();
   }
   if (output.rows > 0) yield output.take();
+}
+
+/** Where the byte reader is in the file, and in the ids of the part it reads. */
+interface Cursor {
+  /** Line of the last record's last line end. */
+  line: number;
+  /** Ids of the part's records read so far. */
+  idsAt: number;
+}
+
+type LabelsAt = (buffer: Buffer, start: number, end: number) => readonly number[] | null | undefined;
+
+/**
+ * Adds the part's records from `from` on to the batch while each is complete in the kernel's
+ * table (status 0) with labels from the cache, and the batch has room; returns the first
+ * record it did not add. Their ids go to the batch in one copy. A plain function, so that its
+ * loop keeps its variables in registers, which a generator's closures would not.
+ */
+function addPlainRecords(part: ScannedPart, from: number, cursor: Cursor, output: BatchBuilder, labelsAt: LabelsAt): number {
+  const { table, ids, bytes, base, records } = part;
+  let line = cursor.line;
+  const idsStart = cursor.idsAt;
+  let idsEnd = idsStart;
+  output.reserve(ids.length - idsStart);
+  const target = output.size;
+  let r = from;
+  for (; r < records && !output.full; r++) {
+    const at = r * RECORD_FIELDS;
+    if (table[at] !== 0) break;
+    const labels = labelsAt(bytes, table[at + 6] - base, table[at + 7] - base);
+    if (labels === undefined) break;
+    const count = table[at + 5];
+    line += table[at + 3];
+    output.finish(count, labels, line);
+    line += table[at + 4];
+    idsEnd += count;
+  }
+  if (idsEnd > idsStart) output.ids.set(ids.subarray(idsStart, idsEnd), target);
+  cursor.line = line;
+  cursor.idsAt = idsEnd;
+  return r;
 }
 
 /** Returns a label field's text as the general reader reads it: doubled quotes made single and every line end LF. */

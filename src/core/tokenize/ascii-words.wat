@@ -171,6 +171,7 @@
     (local $blocked i32) (local $newlines i32) (local $ids i32) (local $status i32) (local $next i32)
     (local $length i32) (local $vector v128) (local $lowercase i32) (local $masks i32) (local $table i32)
     (local $mask i32) (local $slot i32) (local $entry i32) (local $simd i32) (local $others i32)
+    (local $h i64)
     (local.set $kinds (i32.load (local.get $ctx)))
     (local.set $simd (i32.load offset=100 (local.get $ctx)))
     (local.set $table (i32.load offset=8 (local.get $ctx)))
@@ -254,7 +255,12 @@
                                 (i8x16.le_u (local.get $vector) (i8x16.splat (i32.const 0x5a))))
                               (i8x16.splat (i32.const 0x20)))))))
                     (local.set $vector (v128.and (local.get $vector) (v128.load (i32.add (local.get $masks) (i32.shl (local.get $length) (i32.const 4))))))
-                    (local.set $hash (call $vector_hash (local.get $vector)))
+                    ;; $vector_hash, inline: a call per word cost more than the hash.
+                    (local.set $h
+                      (i64.xor
+                        (i64.mul (i64x2.extract_lane 0 (local.get $vector)) (i64.const 0x9e3779b97f4a7c15))
+                        (i64.mul (i64x2.extract_lane 1 (local.get $vector)) (i64.const 0xc2b2ae3d27d4eb4f))))
+                    (local.set $hash (i32.wrap_i64 (i64.xor (local.get $h) (i64.shr_u (local.get $h) (i64.const 29)))))
                     (local.set $slot (i32.and (local.get $hash) (local.get $mask)))
                     (block $found
                       (loop $probe
@@ -326,7 +332,12 @@
                 (i32.store offset=20 (local.get $ctx) (local.get $p))
                 (i32.store offset=24 (local.get $ctx) (i32.add (local.get $p) (i32.const 1)))
                 (return (i32.const -2))))
-            (local.set $count (call $append (local.get $ids) (local.get $out) (local.get $count) (local.get $limit)))))
+            ;; Most punctuation characters have one id, as most words do.
+            (if (i32.eq (i32.load (local.get $ids)) (i32.const 1))
+              (then
+                (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (i32.load offset=4 (local.get $ids)))
+                (local.set $count (i32.add (local.get $count) (i32.const 1))))
+              (else (local.set $count (call $append (local.get $ids) (local.get $out) (local.get $count) (local.get $limit)))))))
         (if (i32.and (i32.eq (local.get $kind) (i32.const 3)) (i32.lt_s (local.get $count) (local.get $limit)))
           (then (local.set $blocked (i32.const 1))))
         (local.set $p (i32.add (local.get $p) (local.get $step)))
