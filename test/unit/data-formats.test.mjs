@@ -1,6 +1,6 @@
 // Dataset readers on tiny fixtures: every format, encoding, line ending and error path.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import iconv from 'iconv-lite';
@@ -97,6 +97,19 @@ test('UTF-8 detection across the 1 MiB read chunks', async () => {
   const broken = join(temp.dir, 'cut-broken.csv');
   writeFileSync(broken, Buffer.concat([Buffer.from(head), Buffer.from('é').subarray(0, 1), Buffer.from(' good,pos\nfine,neg\n')]));
   assert.notEqual((await inspectDataset(broken)).encoding, 'utf-8');
+});
+
+test('a byte windows-1252 leaves undefined counts before the chunk that breaks UTF-8', async () => {
+  // ခ is E1 80 81 in UTF-8: valid there, but 0x81 has no windows-1252 character. A lone 0xE9
+  // (é in windows-1252) after the first 1 MiB chunk makes the file not UTF-8.
+  const body = (first) => Buffer.concat([Buffer.from(`text,label\n${first} good,pos\n` + 'plain text,neg\n'.repeat(70_000)), Buffer.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from(',pos\n')]);
+  const withUndefined = join(temp.dir, 'undefined-early.csv');
+  writeFileSync(withUndefined, body('ခ'));
+  assert.ok(statSync(withUndefined).size > 1 << 20);
+  assert.equal((await inspectDataset(withUndefined)).encoding, 'latin1');
+  const without = join(temp.dir, 'defined-early.csv');
+  writeFileSync(without, body('ok'));
+  assert.equal((await inspectDataset(without)).encoding, 'windows-1252');
 });
 
 test('complete UTF-8 length stops before a cut sequence', () => {

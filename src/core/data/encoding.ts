@@ -1,7 +1,7 @@
 // Encoding detection and decoding streams for dataset files.
 import { isAscii, isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import chardet from 'chardet';
 import iconv from 'iconv-lite';
 import { DataError, type TextEncoding } from '../types';
@@ -72,17 +72,27 @@ export function completeUtf8Length(bytes: Uint8Array): number {
 async function scanBytes(file: string): Promise<ByteScan> {
   const scan: ByteScan = { validUtf8: true, hasNul: false, nulOffset: -1, hasCp1252Undefined: false, hasNonAscii: false, size: 0 };
   // isUtf8 checks the bytes without decoding them, where a TextDecoder built and dropped a
-  // string as large as the file. A sequence cut by the end of a chunk moves to the front of
-  // the one buffer, and the next chunk is read after it. A buffer per chunk, as a read stream
-  // gives, made 50 MB of garbage for a 50 MB file.
+  // string as large as the file. Two buffers take turns, so the next chunk is read while this
+  // one is checked; each chunk goes 4 bytes in, and a sequence that the previous chunk cut
+  // (at most 3 bytes) is put right before it. A buffer per chunk, as a read stream gives,
+  // made 50 MB of garbage for a 50 MB file.
   const handle = await open(file, 'r');
+  const buffers = [Buffer.allocUnsafe(SCAN_CHUNK_BYTES + 4), Buffer.allocUnsafe(SCAN_CHUNK_BYTES + 4)];
+  let turn = 0;
+  let pending = handle.read(buffers[0], 4, SCAN_CHUNK_BYTES, null);
   try {
-    const buffer = Buffer.allocUnsafe(SCAN_CHUNK_BYTES + 4);
+    const carry = Buffer.alloc(4);
     let carried = 0;
+    // Bytes from here on are checked for the ones windows-1252 leaves undefined, which only
+    // matter once the file is known not to be UTF-8.
+    let legacyFrom = -1;
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, carried, SCAN_CHUNK_BYTES, null);
+      const { bytesRead } = await pending;
       if (bytesRead === 0) break;
-      const chunk = buffer.subarray(carried, carried + bytesRead);
+      const buffer = buffers[turn];
+      turn = 1 - turn;
+      pending = handle.read(buffers[turn], 4, SCAN_CHUNK_BYTES, null);
+      const chunk = buffer.subarray(4, 4 + bytesRead);
       if (!scan.hasNul) {
         const nul = chunk.indexOf(0);
         if (nul >= 0) {
@@ -93,26 +103,46 @@ async function scanBytes(file: string): Promise<ByteScan> {
       // Native scans: a JavaScript loop over every byte was the slowest part of reading a large file.
       const ascii = isAscii(chunk);
       if (!ascii) scan.hasNonAscii = true;
-      if (!ascii && !scan.hasCp1252Undefined) scan.hasCp1252Undefined = CP1252_UNDEFINED.some((byte) => chunk.includes(byte));
       if (scan.validUtf8 && !ascii) {
-        const bytes = buffer.subarray(0, carried + bytesRead);
+        carry.copy(buffer, 4 - carried, 0, carried);
+        const bytes = buffer.subarray(4 - carried, 4 + bytesRead);
         const complete = completeUtf8Length(bytes);
         if (!isUtf8(bytes.subarray(0, complete))) scan.validUtf8 = false;
-        buffer.copyWithin(0, complete, bytes.length);
         carried = bytes.length - complete;
+        bytes.copy(carry, 0, complete);
       } else if (scan.validUtf8 && carried > 0) {
         // An ASCII chunk cannot finish a sequence that the previous chunk started.
         scan.validUtf8 = false;
       }
-      if (!scan.validUtf8) carried = 0;
+      if (!scan.validUtf8 && legacyFrom < 0) legacyFrom = scan.size;
+      if (!scan.validUtf8 && !ascii && !scan.hasCp1252Undefined) scan.hasCp1252Undefined = CP1252_UNDEFINED.some((byte) => chunk.includes(byte));
       scan.size += bytesRead;
     }
     // A sequence cut by the end of the file is invalid.
-    if (carried > 0) scan.validUtf8 = false;
+    if (carried > 0 && scan.validUtf8) {
+      scan.validUtf8 = false;
+      legacyFrom = scan.size;
+    }
+    // The chunks before the file turned out not to be UTF-8 are read again for those bytes.
+    if (!scan.validUtf8 && !scan.hasCp1252Undefined && legacyFrom > 0) scan.hasCp1252Undefined = await containsAny(handle, legacyFrom, CP1252_UNDEFINED);
   } finally {
+    await pending.catch(() => undefined);
     await handle.close();
   }
   return scan;
+}
+
+/** Tells whether the first `length` bytes of an open file contain one of `bytes`. */
+async function containsAny(handle: FileHandle, length: number, bytes: readonly number[]): Promise<boolean> {
+  const buffer = Buffer.allocUnsafe(Math.min(length, SCAN_CHUNK_BYTES));
+  for (let position = 0; position < length; ) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - position), position);
+    if (bytesRead === 0) break;
+    const chunk = buffer.subarray(0, bytesRead);
+    if (bytes.some((byte) => chunk.includes(byte))) return true;
+    position += bytesRead;
+  }
+  return false;
 }
 
 /** Encoding of a byte sample from several files (a folder dataset): UTF-8 when valid, else chardet's guess. */
