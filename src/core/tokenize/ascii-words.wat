@@ -247,13 +247,19 @@
                     (local.set $vector (v128.load align=1 (local.get $word)))
                     (if (local.get $lowercase)
                       (then
-                        (local.set $vector
-                          (v128.or (local.get $vector)
-                            (v128.and
-                              (v128.and
-                                (i8x16.ge_u (local.get $vector) (i8x16.splat (i32.const 0x41)))
-                                (i8x16.le_u (local.get $vector) (i8x16.splat (i32.const 0x5a))))
-                              (i8x16.splat (i32.const 0x20)))))))
+                        (if (local.get $simd)
+                          (then
+                            ;; Only letters and digits: setting bit 0x20 lowercases a letter and
+                            ;; leaves a digit as it is. The mask below clears the bytes after the word.
+                            (local.set $vector (v128.or (local.get $vector) (i8x16.splat (i32.const 0x20)))))
+                          (else
+                            (local.set $vector
+                              (v128.or (local.get $vector)
+                                (v128.and
+                                  (v128.and
+                                    (i8x16.ge_u (local.get $vector) (i8x16.splat (i32.const 0x41)))
+                                    (i8x16.le_u (local.get $vector) (i8x16.splat (i32.const 0x5a))))
+                                  (i8x16.splat (i32.const 0x20)))))))))
                     (local.set $vector (v128.and (local.get $vector) (v128.load (i32.add (local.get $masks) (i32.shl (local.get $length) (i32.const 4))))))
                     ;; $vector_hash, inline: a call per word cost more than the hash.
                     (local.set $h
@@ -266,10 +272,9 @@
                       (loop $probe
                         (local.set $entry (i32.add (local.get $table) (i32.shl (local.get $slot) (i32.const 5))))
                         (br_if $found (i32.eqz (i32.load offset=4 (local.get $entry))))
-                        (if (i32.and
-                              (i32.and (i32.eq (i32.load (local.get $entry)) (local.get $hash))
-                                       (i32.eq (i32.load offset=4 (local.get $entry)) (local.get $length)))
-                              (i8x16.all_true (i8x16.eq (local.get $vector) (v128.load offset=16 (local.get $entry)))))
+                        ;; A short key is zero-padded and its bytes are never 0, so equal vectors
+                        ;; mean equal words: the hash and the length need no comparing.
+                        (if (i8x16.all_true (i8x16.eq (local.get $vector) (v128.load offset=16 (local.get $entry))))
                           (then
                             (local.set $ids (i32.load offset=8 (local.get $entry)))
                             (br $found)))
