@@ -14,7 +14,11 @@ import { planDataset, type ReadPlan } from './plan';
 import { checkDelimiter, collectLabelSpace, exampleBatches, noRecordsError, type ReadDatasetOptions } from './reader';
 import { parseRow, toExample, toProblem } from './records';
 
-/** Rows of a dataset, encoded. Row r's ids are `ids[offsets[r]]` up to `ids[offsets[r + 1]]`. */
+/**
+ * Rows of a dataset, encoded. Row r's ids are `ids[offsets[r]]` up to `ids[offsets[r + 1]]`.
+ * `ids`, `offsets` and `lines` are views of arrays that the next batch overwrites: read or
+ * copy them before asking for it.
+ */
 export interface EncodedBatch {
   ids: Int32Array;
   /** rows + 1 entries. */
@@ -48,7 +52,8 @@ const MAX_CACHED_LABELS = 4096;
 /**
  * Streams the token ids and label indices of every record of a dataset. Rows follow the file's
  * order, each with the ids `tokenizer.encode(text, maxLength)` gives for its text and the
- * labels `streamRecords` gives, so bad rows raise or are skipped as there. Without
+ * labels `streamRecords` gives, so bad rows raise or are skipped as there. A batch's typed
+ * arrays are reused for the next one (see EncodedBatch). Without
  * `labelSpace`, a first pass over the file collects the label values. As readDataset, it raises
  * for a wrong --delimiter and for a file without a readable record.
  */
@@ -144,12 +149,13 @@ class BatchBuilder {
     this.finish(ids.length, labels, line);
   }
 
+  /** Returns the batch as views of this builder's arrays, which the next rows overwrite. */
   take(): EncodedBatch {
     const batch: EncodedBatch = {
-      ids: this.ids.slice(0, this.size),
-      offsets: this.offsets.slice(0, this.rows + 1),
+      ids: this.ids.subarray(0, this.size),
+      offsets: this.offsets.subarray(0, this.rows + 1),
       labels: this.labels,
-      lines: this.lines.slice(0, this.rows),
+      lines: this.lines.subarray(0, this.rows),
       file: this.file,
     };
     this.size = 0;
