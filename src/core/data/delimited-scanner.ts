@@ -39,6 +39,14 @@ export class DelimitedScanner {
   /** Buffer length below which an incomplete record is not scanned again, so a long quoted field is rescanned a logarithmic number of times. */
   private retryAt = 0;
   private readonly delimiterCode: number;
+  /**
+   * The text `fieldEnd` last searched, from where, and the next newline and delimiter it found
+   * there (-1 for none), kept while the searches move forward in the same text.
+   */
+  private searched: string | undefined;
+  private searchedFrom = 0;
+  private newlineAt = -1;
+  private delimiterAt = -1;
 
   constructor(
     private readonly delimiter: string,
@@ -89,14 +97,25 @@ export class DelimitedScanner {
     return this.delimiter.length === 1 || text.startsWith(this.delimiter, index);
   }
 
-  /** Index of the next delimiter or newline from `from`, or -1 when the text ends first. */
+  /**
+   * Index of the next delimiter or newline from `from`, or -1 when the text ends first. Both
+   * are found with indexOf, which runs natively; the next newline is kept between calls, so
+   * the fields of a wide record do not each search to its end.
+   */
   private fieldEnd(text: string, from: number): number {
-    const delimiter = this.delimiterCode;
-    for (let i = from; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code === NEWLINE || (code === delimiter && this.isDelimiterAt(text, i))) return i;
+    if (text !== this.searched || from < this.searchedFrom) {
+      this.searched = text;
+      this.newlineAt = text.indexOf('\n', from);
+      this.delimiterAt = text.indexOf(this.delimiter, from);
+    } else {
+      if (this.newlineAt >= 0 && this.newlineAt < from) this.newlineAt = text.indexOf('\n', from);
+      if (this.delimiterAt >= 0 && this.delimiterAt < from) this.delimiterAt = text.indexOf(this.delimiter, from);
     }
-    return -1;
+    this.searchedFrom = from;
+    const newline = this.newlineAt;
+    const delimiter = this.delimiterAt;
+    if (delimiter < 0 || (newline >= 0 && newline < delimiter)) return newline;
+    return delimiter;
   }
 
   /** Scans the record starting at `start`; undefined when the text ends inside it and more may follow. */

@@ -102,6 +102,9 @@ export function sniffLayout(head: string, forced: Partial<DelimitedLayout> = {})
   let chosen: { layout: DelimitedLayout; score: LayoutScore } | undefined;
   for (const delimiter of candidates) {
     if (delimiter === ' ') continue;
+    // A delimiter that the sample lacks gives one field per record, which no reading can use;
+    // skipping it saves two scans of the whole sample.
+    if (forced.delimiter === undefined && !head.includes(delimiter)) continue;
     const quoted = forced.quoting === false ? undefined : scoreLayout(head, { delimiter, quoting: true, splitOn: 'all' });
     const plain = forced.quoting === true ? undefined : scoreLayout(head, { delimiter, quoting: false, splitOn: 'all' });
     let pick: { layout: DelimitedLayout; score: LayoutScore } | undefined;
