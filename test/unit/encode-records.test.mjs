@@ -170,6 +170,35 @@ test('the kernel gives the words missing from a WordLevel vocabulary the unknown
   assert.equal(rows[2].ids[1], unknown[0]);
 });
 
+test('the kernel tokenizes text beyond ASCII one whitespace-delimited chunk at a time', async () => {
+  const tokenizer = StudentTokenizer.fromJson(buildTokenizer(training, { model: 'wordlevel', vocabSize: 200 }));
+  const content = [
+    'text,label',
+    'café au lait,pos',
+    'the café was (café) great,pos',
+    // Doubled quotes before and after the character beyond ASCII, and a quoted comma in a chunk.
+    '"really ""service""🐩 now",neg',
+    '"🐩""service"" and naïve,fine",pos',
+    '"la vie en rosé",neg',
+    // A chunk longer than 64 bytes goes to the JavaScript path, as does one that ends the file.
+    `${'é'.repeat(40)} long,pos`,
+    'smile 😀,neg',
+    'café au lait again,pos',
+    'Ünïcödé at the end,neg',
+    'end rosé',
+  ].join('\n');
+  const file = writeTemp(content);
+  for (const maxLength of [1, 2, 3, 64]) await assertSameAsGeneral(file, { maxLength, labelSpace, lenient: true }, [1, 2, 3, 7, 4 << 20], tokenizer);
+  // Each distinct chunk that the kernel covers goes to the tokenizer library once over all the
+  // reads: "café", "(café)", "rosé", "😀" and "Ünïcödé". A record with a doubled quote in a chunk
+  // or a long chunk goes to the JavaScript path whole.
+  const kernel = tokenizer.asciiKernel();
+  const before = kernel.chunksAdded;
+  assert.equal(before, 5);
+  await readAll(file, tokenizer, { maxLength: 64, labelSpace, lenient: true });
+  assert.equal(kernel.chunksAdded, before);
+});
+
 test('byte reader matches for a cased tokenizer', async () => {
   const cased = StudentTokenizer.fromJson(buildTokenizer([...training, 'The HOTEL was Great'], { model: 'wordlevel', vocabSize: 200, lowercase: false }));
   const content = 'text,label\nThe HOTEL was Great!,pos\nthe hotel WAS great,neg\n"Mixed Case, ""Quoted"" Words",pos\nÉté Hotel,neg\n';

@@ -53,6 +53,8 @@ const INLINE_KEY = 16;
  */
 const TABLE_SLOTS = 1 << 17;
 const FIRST_SLOTS = 1 << 12;
+/** Set in the key length of a chunk's slot, so that no word's key equals it. */
+const CHUNK_KEY = 1 << 30;
 const POOL = TABLE + TABLE_SLOTS * SLOT_BYTES;
 const POOL_BYTES = 8 << 20;
 const DATA = POOL + POOL_BYTES;
@@ -73,6 +75,7 @@ let compiled: WebAssembly.Module | null | undefined;
 export class AsciiWordKernel {
   private words = 0;
   private unknownSet = false;
+  private chunkCount = 0;
   /** Counts the times the table started over. */
   private generation = 0;
   private slots = FIRST_SLOTS;
@@ -92,6 +95,7 @@ export class AsciiWordKernel {
     private readonly lower: Uint8Array,
     lowercase: boolean,
     private readonly encodeWord: (word: string) => Int32Array,
+    private readonly encodeChunk: ((chunk: string) => Int32Array) | undefined,
   ) {
     kernel.memory.grow(Math.ceil((DATA + PAGE) / PAGE) - kernel.memory.buffer.byteLength / PAGE);
     this.u8 = new Uint8Array(kernel.memory.buffer);
@@ -101,13 +105,16 @@ export class AsciiWordKernel {
     for (let length = 0; length <= INLINE_KEY; length++) this.u8.fill(0xff, MASKS + 16 * length, MASKS + 16 * length + length);
     this.i32.set([KINDS, LOWER, TABLE, FIRST_SLOTS - 1, PUNCTUATION], CONTEXT / 4);
     this.i32.set([lowercase ? 1 : 0, MASKS], (CONTEXT + 88) / 4);
+    this.i32[(CONTEXT + 108) / 4] = encodeChunk ? 1 : 0;
   }
 
   /**
    * Returns a kernel for the character kinds and lowercase map of a tokenizer's ASCII path, or
    * undefined where the module cannot run. `encodeWord` gives the ids of one lowercased word.
+   * `encodeChunk`, when given, gives the ids of a whitespace-free chunk of text with characters
+   * beyond the ASCII path (see StudentTokenizer.asciiIds), so that `scan` covers such text too.
    */
-  static create(kinds: Uint8Array, lowercase: boolean, encodeWord: (word: string) => Int32Array): AsciiWordKernel | undefined {
+  static create(kinds: Uint8Array, lowercase: boolean, encodeWord: (word: string) => Int32Array, encodeChunk?: (chunk: string) => Int32Array): AsciiWordKernel | undefined {
     if (compiled === undefined) {
       try {
         compiled = new WebAssembly.Module(Buffer.from(ASCII_WORDS_WASM, 'base64'));
@@ -118,7 +125,7 @@ export class AsciiWordKernel {
     if (compiled === null) return undefined;
     const lower = Uint8Array.from({ length: 128 }, (_, code) => (lowercase && code >= 0x41 && code <= 0x5a ? code + 0x20 : code));
     const exports = new WebAssembly.Instance(compiled).exports as unknown as KernelExports;
-    return new AsciiWordKernel(exports, kinds, lower, lowercase, encodeWord);
+    return new AsciiWordKernel(exports, kinds, lower, lowercase, encodeWord, encodeChunk);
   }
 
   /**
@@ -166,16 +173,26 @@ export class AsciiWordKernel {
   scan(view: Buffer, from: number, atEnd: boolean): ScanResult {
     const base = view.byteOffset;
     this.i32.set([this.table, SCAN_RECORDS, this.out, SCAN_IDS + this.maxLength], (CONTEXT + 52) / 4);
-    let previous = -1;
+    // The last miss, to stop a kernel that keeps missing what it was just given.
+    let previous = '';
     for (;;) {
       const records = this.kernel.scan(CONTEXT, base + from, base + view.length, atEnd ? 1 : 0);
       const reason = this.i32[(CONTEXT + 80) / 4];
       const next = this.i32[(CONTEXT + 68) / 4] - base;
       if (reason !== 1) return { records, next, atEndOfBytes: reason === 0 };
       const missing = this.i32[(CONTEXT + 20) / 4];
-      if (missing === previous) throw new Error(`The ASCII word kernel did not find the word it was just given (at byte ${missing - base}).`);
-      previous = missing;
-      this.add(missing, this.i32[(CONTEXT + 24) / 4]);
+      const missingEnd = this.i32[(CONTEXT + 24) / 4];
+      const chunk = this.i32[(CONTEXT + 112) / 4] === 1;
+      // A punctuation character and then the chunk it starts may miss at the same byte.
+      const miss = `${missing}-${missingEnd}-${chunk}`;
+      if (miss === previous) throw new Error(`The ASCII word kernel did not find the ${chunk ? 'chunk' : 'word'} it was just given (at byte ${missing - base}).`);
+      previous = miss;
+      if (chunk) {
+        this.i32[(CONTEXT + 112) / 4] = 0;
+        this.addChunk(missing, missingEnd);
+      } else {
+        this.add(missing, missingEnd);
+      }
       // The records before the missing word are complete; the caller reads them, then scans on.
       if (records > 0) return { records, next, atEndOfBytes: false };
     }
@@ -244,8 +261,24 @@ export class AsciiWordKernel {
     this.store(start, end - start, this.i32[(CONTEXT + 96) / 4], this.encodeWord(word));
   }
 
-  /** Adds the ids of the word or punctuation character at memory [start, start + length) with hash `hash`. */
-  private store(start: number, length: number, hash: number, ids: Int32Array): void {
+  /** Chunks of text that `scan` stopped at and that were encoded and added (a test reads it). */
+  get chunksAdded(): number {
+    return this.chunkCount;
+  }
+
+  /** Encodes the chunk of text at memory [start, end), UTF-8, and adds its ids to the table under its bytes. */
+  private addChunk(start: number, end: number): void {
+    this.chunkCount += 1;
+    const chunk = Buffer.from(this.kernel.memory.buffer, start, end - start).toString('utf8');
+    // The kernel hashed the missing chunk.
+    this.store(start, end - start, this.i32[(CONTEXT + 96) / 4], this.encodeChunk!(chunk), true);
+  }
+
+  /**
+   * Adds the ids of the word or punctuation character at memory [start, start + length) with
+   * hash `hash`, or with `chunk`, of a chunk of text, whose key is its bytes as they are.
+   */
+  private store(start: number, length: number, hash: number, ids: Int32Array, chunk = false): void {
     // Room for the key and the ids; a full pool or table starts over.
     if (this.poolEnd + length + 4 * (ids.length + 2) > POOL + POOL_BYTES) this.clear();
     if (2 * (this.words + 1) > this.slots) {
@@ -254,26 +287,26 @@ export class AsciiWordKernel {
     }
     const key = this.poolEnd;
     this.u8.copyWithin(key, start, start + length);
-    for (let i = 0; i < length; i++) this.u8[key + i] = this.lower[this.u8[key + i]];
+    if (!chunk) for (let i = 0; i < length; i++) this.u8[key + i] = this.lower[this.u8[key + i]];
     const idsAt = (key + length + 3) & ~3;
     this.i32[idsAt / 4] = ids.length;
     this.i32.set(ids, idsAt / 4 + 1);
     this.poolEnd = idsAt + 4 * (ids.length + 1);
 
-    if (length === 1 && this.kinds[this.u8[key]] === PUNCTUATION_KIND) {
+    if (!chunk && length === 1 && this.kinds[this.u8[key]] === PUNCTUATION_KIND) {
       this.i32[PUNCTUATION / 4 + this.u8[key]] = idsAt;
       return;
     }
-    if (this.kinds[this.u8[key]] !== WORD_KIND) throw new Error(`The ASCII word kernel reported a missing word at character code ${this.u8[key]}, which is not a word character.`);
+    if (!chunk && this.kinds[this.u8[key]] !== WORD_KIND) throw new Error(`The ASCII word kernel reported a missing word at character code ${this.u8[key]}, which is not a word character.`);
     // A slot: hash, key length, ids offset, key offset in the pool, then a short key inline.
     const at = this.freeSlot(hash);
     this.u8.fill(0, at, at + SLOT_BYTES);
     const slot = at / 4;
     this.i32[slot] = hash;
-    this.i32[slot + 1] = length;
+    this.i32[slot + 1] = chunk ? length | CHUNK_KEY : length;
     this.i32[slot + 2] = idsAt;
     this.i32[slot + 3] = key;
-    if (length <= INLINE_KEY) this.u8.copyWithin(at + 16, key, key + length);
+    if (!chunk && length <= INLINE_KEY) this.u8.copyWithin(at + 16, key, key + length);
     this.words += 1;
   }
 

@@ -14,7 +14,10 @@
 ;; 16 bytes whose first n bytes are 0xff, 96, written on a missing word, its hash, 100 1
 ;; when the word characters are exactly the ASCII letters and digits, and 104 the ids of every
 ;; word that the table lacks, or 0 when such a word stops `scan` (a table that holds the whole
-;; vocabulary of a WordLevel model, where any other word is the unknown token). A table slot
+;; vocabulary of a WordLevel model, where any other word is the unknown token), 108 1 when text
+;; beyond the ASCII path is tokenized one whitespace-delimited chunk at a time, and 112,
+;; written on a miss, 1 when the missing key is such a chunk. A chunk's key is its raw bytes,
+;; its slot's key length has bit 30 set, and its key is never inline. A table slot
 ;; is 32 bytes: hash, key length (0 for
 ;; an empty slot), ids offset, the key's offset in the pool for a key longer than 16 bytes,
 ;; then a shorter key inline, zero-padded. Ids are stored as a count followed by the ids.
@@ -124,6 +127,45 @@
       (br $probe))
     (i32.const 0))
 
+  ;; FNV-1a hash of the raw bytes of a chunk at [$start, $end).
+  (func $chunk_hash (param $start i32) (param $end i32) (result i32)
+    (local $hash i32)
+    (local.set $hash (i32.const 0x811c9dc5))
+    (block $done
+      (loop $bytes
+        (br_if $done (i32.ge_u (local.get $start) (local.get $end)))
+        (local.set $hash (i32.mul (i32.xor (local.get $hash) (i32.load8_u (local.get $start))) (i32.const 16777619)))
+        (local.set $start (i32.add (local.get $start) (i32.const 1)))
+        (br $bytes)))
+    (local.get $hash))
+
+  ;; The ids offset of the chunk at [$start, $end) with hash $hash, or 0 when the table lacks it.
+  (func $chunk_ids (param $ctx i32) (param $start i32) (param $end i32) (param $hash i32) (result i32)
+    (local $table i32) (local $mask i32) (local $slot i32) (local $entry i32) (local $length i32)
+    (local $key i32) (local $k i32)
+    (local.set $table (i32.load offset=8 (local.get $ctx)))
+    (local.set $mask (i32.load offset=12 (local.get $ctx)))
+    (local.set $length (i32.sub (local.get $end) (local.get $start)))
+    (local.set $slot (i32.and (local.get $hash) (local.get $mask)))
+    (loop $probe
+      (local.set $entry (i32.add (local.get $table) (i32.shl (local.get $slot) (i32.const 5))))
+      (if (i32.eqz (i32.load offset=4 (local.get $entry))) (then (return (i32.const 0))))
+      (block $next
+        (br_if $next (i32.ne (i32.load (local.get $entry)) (local.get $hash)))
+        (br_if $next (i32.ne (i32.load offset=4 (local.get $entry)) (i32.or (local.get $length) (i32.const 0x40000000))))
+        (local.set $key (i32.load offset=12 (local.get $entry)))
+        (local.set $k (i32.const 0))
+        (loop $compare
+          (if (i32.lt_u (local.get $k) (local.get $length))
+            (then
+              (br_if $next (i32.ne (i32.load8_u (i32.add (local.get $start) (local.get $k))) (i32.load8_u (i32.add (local.get $key) (local.get $k)))))
+              (local.set $k (i32.add (local.get $k) (i32.const 1)))
+              (br $compare))))
+        (return (i32.load offset=8 (local.get $entry))))
+      (local.set $slot (i32.and (i32.add (local.get $slot) (i32.const 1)) (local.get $mask)))
+      (br $probe))
+    (i32.const 0))
+
 ;; Results of $text_field besides the position it returns.
   (global $count (mut i32) (i32.const 0))
   (global $blocked (mut i32) (i32.const 0))
@@ -171,7 +213,8 @@
     (local $blocked i32) (local $newlines i32) (local $ids i32) (local $status i32) (local $next i32)
     (local $length i32) (local $vector v128) (local $lowercase i32) (local $masks i32) (local $table i32)
     (local $mask i32) (local $slot i32) (local $entry i32) (local $simd i32) (local $others i32)
-    (local $h i64)
+    (local $h i64) (local $chunks i32) (local $chunk_start i32) (local $chunk_count i32) (local $q i32) (local $c i32) (local $chunk_quote i32)
+    (local.set $chunks (i32.load offset=108 (local.get $ctx)))
     (local.set $kinds (i32.load (local.get $ctx)))
     (local.set $simd (i32.load offset=100 (local.get $ctx)))
     (local.set $table (i32.load offset=8 (local.get $ctx)))
@@ -184,6 +227,7 @@
       (i32.and (i32.lt_u (local.get $p) (local.get $end)) (i32.eq (i32.load8_u (local.get $p)) (i32.const 34)))))
     (if (local.get $quoted) (then (local.set $p (i32.add (local.get $p) (i32.const 1)))))
     (global.set $text_start (local.get $p))
+    (local.set $chunk_start (local.get $p))
     (block $field_done
       (loop $chars
         (if (i32.ge_u (local.get $p) (local.get $end))
@@ -234,9 +278,13 @@
             (if (i32.eq (local.get $next) (i32.const 4))
               (then (local.set $next (call $kind_at (local.get $ctx) (local.get $p) (local.get $end) (local.get $at_end) (local.get $quoted)))))
             (if (i32.eq (local.get $next) (i32.const 6)) (then (return (i32.const -1))))
+            ;; A word that runs into a blocked character is part of a chunk (with chunks), or
+            ;; the text is not for the ASCII path at all.
             (if (i32.and (i32.eq (local.get $next) (i32.const 3)) (i32.lt_s (local.get $count) (local.get $limit)))
-              (then (local.set $blocked (i32.const 1))))
-            (if (i32.and (i32.eqz (local.get $blocked)) (i32.lt_s (local.get $count) (local.get $limit)))
+              (then (if (i32.eqz (local.get $chunks)) (then (local.set $blocked (i32.const 1))))))
+            (if (i32.and
+                  (i32.and (i32.eqz (local.get $blocked)) (i32.ne (local.get $next) (i32.const 3)))
+                  (i32.lt_s (local.get $count) (local.get $limit)))
               (then
                 (local.set $ids (i32.const 0))
                 (local.set $length (i32.sub (local.get $p) (local.get $word)))
@@ -310,7 +358,8 @@
                         (if (i32.eqz (local.get $at_end)) (then (return (i32.const -1))))
                         (br $field_done)))
                     (br_if $field_done (i32.ne (i32.load8_u offset=1 (local.get $p)) (i32.const 34)))
-                    (local.set $step (i32.const 2)))
+                    (local.set $step (i32.const 2))
+                    (local.set $chunk_quote (i32.const 1)))
                   (else
                     (if (i32.eq (local.get $b) (i32.const 10))
                       (then (local.set $newlines (i32.add (local.get $newlines) (i32.const 1)))))
@@ -343,8 +392,66 @@
                 (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (i32.load offset=4 (local.get $ids)))
                 (local.set $count (i32.add (local.get $count) (i32.const 1))))
               (else (local.set $count (call $append (local.get $ids) (local.get $out) (local.get $count) (local.get $limit)))))))
-        (if (i32.and (i32.eq (local.get $kind) (i32.const 3)) (i32.lt_s (local.get $count) (local.get $limit)))
-          (then (local.set $blocked (i32.const 1))))
+        ;; Whitespace starts the next chunk.
+        (if (i32.eq (local.get $kind) (i32.const 1))
+          (then
+            (local.set $chunk_start (i32.add (local.get $p) (local.get $step)))
+            (local.set $chunk_count (local.get $count))
+            (local.set $chunk_quote (i32.const 0))))
+        (if (i32.and (i32.eq (local.get $kind) (i32.const 3))
+              (i32.and (i32.eqz (local.get $blocked)) (i32.lt_s (local.get $count) (local.get $limit))))
+          (then
+            (local.set $blocked (i32.const 1))
+            (if (local.get $chunks)
+              (then
+                (block $fallback
+                  ;; A doubled quote earlier in the chunk is one quote in the text but two in the bytes.
+                  (br_if $fallback (local.get $chunk_quote))
+                  ;; As StudentTokenizer.asciiIds does, the chunk around the character replaces
+                  ;; the ids written since the chunk began with its ids from the tokenizer
+                  ;; library. It ends at the next ASCII whitespace or at the end of the field.
+                  (local.set $q (local.get $p))
+                  (block $chunk_end
+                    (loop $chunk_bytes
+                      (if (i32.ge_u (local.get $q) (local.get $end))
+                        (then
+                          (if (i32.eqz (local.get $at_end)) (then (return (i32.const -1))))
+                          (br $chunk_end)))
+                      (local.set $c (i32.load8_u (local.get $q)))
+                      (br_if $chunk_end (i32.eq (local.get $c) (i32.const 32)))
+                      (br_if $chunk_end (i32.eq (local.get $c) (i32.const 9)))
+                      (br_if $chunk_end (i32.eq (local.get $c) (i32.const 10)))
+                      (br_if $chunk_end (i32.eq (local.get $c) (i32.const 13)))
+                      (if (local.get $quoted)
+                        (then
+                          (if (i32.eq (local.get $c) (i32.const 34))
+                            (then
+                              (if (i32.ge_u (i32.add (local.get $q) (i32.const 1)) (local.get $end))
+                                (then
+                                  (if (i32.eqz (local.get $at_end)) (then (return (i32.const -1))))
+                                  (br $chunk_end)))
+                              ;; Likewise a doubled quote later in the chunk.
+                              (br_if $fallback (i32.eq (i32.load8_u offset=1 (local.get $q)) (i32.const 34)))
+                              (br $chunk_end))))
+                        (else (br_if $chunk_end (i32.eq (local.get $c) (local.get $delimiter)))))
+                      (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                      (br $chunk_bytes)))
+                  ;; Long chunks (text without spaces) rarely repeat: the JavaScript path takes them.
+                  (br_if $fallback (i32.gt_u (i32.sub (local.get $q) (local.get $chunk_start)) (i32.const 64)))
+                  (local.set $hash (call $chunk_hash (local.get $chunk_start) (local.get $q)))
+                  (local.set $ids (call $chunk_ids (local.get $ctx) (local.get $chunk_start) (local.get $q) (local.get $hash)))
+                  (if (i32.eqz (local.get $ids))
+                    (then
+                      (i32.store offset=20 (local.get $ctx) (local.get $chunk_start))
+                      (i32.store offset=24 (local.get $ctx) (local.get $q))
+                      (i32.store offset=96 (local.get $ctx) (local.get $hash))
+                      (i32.store offset=112 (local.get $ctx) (i32.const 1))
+                      (return (i32.const -2))))
+                  (local.set $blocked (i32.const 0))
+                  (local.set $count (call $append (local.get $ids) (local.get $out) (local.get $chunk_count) (local.get $limit)))
+                  (local.set $chunk_count (local.get $count))
+                  (local.set $p (local.get $q))
+                  (br $chars))))))
         (local.set $p (i32.add (local.get $p) (local.get $step)))
         (br $chars)))
     (global.set $text_end (local.get $p))

@@ -323,7 +323,12 @@ export class StudentTokenizer {
     const { kinds, lowercase } = this.ascii;
     // The JavaScript word cache gives the ids, so a second kernel does not call the library again.
     const make = () => {
-      const kernel = AsciiWordKernel.create(kinds, lowercase, (word) => this.words.lookup(word, 0, word.length, false));
+      const kernel = AsciiWordKernel.create(
+        kinds,
+        lowercase,
+        (word) => this.words.lookup(word, 0, word.length, false),
+        this.ascii?.chunks ? (chunk) => this.chunkIds(chunk) : undefined,
+      );
       if (kernel) {
         const { words, ids } = this.vocabularyWords();
         // With a WordLevel model's whole vocabulary in the table, any other word is the
