@@ -1,7 +1,7 @@
-// KD training step on one thread with a student's fused op switched off and on: the BiLSTM
+// KD training step on one thread with a student's fused op switched off and on. BiLSTM: the
 // recurrence as tensor ops, as the fused op with the JavaScript cell, and as the fused op with
-// the wasm SIMD cell (src/core/students/lstm-recurrence.ts); the CNN's convolutions, ReLU and
-// max over time as tensor ops and as one op each (src/core/students/conv-pool.ts). The
+// the wasm SIMD cell (src/core/students/lstm-recurrence.ts). CNN: the convolutions, ReLU and
+// max over time as tensor ops, and as one op each (src/core/students/conv-pool.ts). The
 // variants alternate step by step on the same batches, so machine load falls on all alike.
 // Every other speed kernel stays on.
 // Usage: node scripts/build.mjs && node bench/fused-ab.mjs [--student bilstm|cnn] [--steps N] [--workloads seq64,sst2]

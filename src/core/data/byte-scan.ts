@@ -86,7 +86,7 @@ export class ChunkReader {
     return { chunk, atEnd: this.ended };
   }
 
-  /** The next chunk as read; a read shorter than a chunk ends the file. */
+  /** Returns the next chunk as read; a read shorter than a chunk ends the file. */
   private async readChunk(): Promise<Buffer> {
     if (this.ended) return Buffer.alloc(0);
     const bytesRead = await this.pending!;

@@ -99,8 +99,8 @@ export class DelimitedScanner {
 
   /**
    * Index of the next delimiter or newline from `from`, or -1 when the text ends first. Both
-   * are found with indexOf, which runs natively; the next newline is kept between calls, so
-   * the fields of a wide record do not each search to its end.
+   * are found with indexOf, which runs natively. Both are kept between calls, so the fields of
+   * a wide record, or a delimiter that never comes, do not make each field search to the end.
    */
   private fieldEnd(text: string, from: number): number {
     if (text !== this.searched || from < this.searchedFrom) {

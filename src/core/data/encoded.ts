@@ -394,7 +394,7 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
   if (output.rows > 0) yield output.take();
 }
 
-/** Where the byte reader is in the file, and in the ids of the part it reads. */
+/** Position of the byte reader in the file, and in the ids of the part it reads. */
 interface Cursor {
   /** Line of the last record's last line end. */
   line: number;
@@ -405,10 +405,11 @@ interface Cursor {
 type LabelsAt = (buffer: Buffer, start: number, end: number) => readonly number[] | null | undefined;
 
 /**
- * Adds the part's records from `from` on to the batch while each is complete in the kernel's
- * table (status 0) with labels from the cache, and the batch has room; returns the first
- * record it did not add. Their ids go to the batch in one copy. A plain function, so that its
- * loop keeps its variables in registers, which a generator's closures would not.
+ * Adds the part's records from `from` on to the batch, and returns the first record it did not
+ * add. It stops at a full batch and at a record that is not complete in the kernel's table
+ * (status 0) with labels from the cache. Their ids go to the batch in one copy. It is a plain
+ * function because its loop then keeps its variables in registers; a generator's closure
+ * variables live in memory.
  */
 function addPlainRecords(part: ScannedPart, from: number, cursor: Cursor, output: BatchBuilder, labelsAt: LabelsAt): number {
   const { table, ids, bytes, base, records } = part;

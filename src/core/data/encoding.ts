@@ -73,9 +73,9 @@ async function scanBytes(file: string): Promise<ByteScan> {
   const scan: ByteScan = { validUtf8: true, hasNul: false, nulOffset: -1, hasCp1252Undefined: false, hasNonAscii: false, size: 0 };
   // isUtf8 checks the bytes without decoding them, where a TextDecoder built and dropped a
   // string as large as the file. Two buffers take turns, so the next chunk is read while this
-  // one is checked; each chunk goes 4 bytes in, and a sequence that the previous chunk cut
-  // (at most 3 bytes) is put right before it. A buffer per chunk, as a read stream gives,
-  // made 50 MB of garbage for a 50 MB file.
+  // one is checked. Each chunk goes 4 bytes in, so that a sequence the previous chunk cut (at
+  // most 3 bytes) fits right before it. A read stream's new buffer per chunk made 50 MB of
+  // garbage for a 50 MB file.
   const handle = await open(file, 'r');
   const buffers = [Buffer.allocUnsafe(SCAN_CHUNK_BYTES + 4), Buffer.allocUnsafe(SCAN_CHUNK_BYTES + 4)];
   let turn = 0;
