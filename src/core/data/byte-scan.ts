@@ -30,41 +30,23 @@ export class ChunkReader {
   }
 
   /**
-   * Returns `rest` followed by the next chunk, and whether the file ends there (then `data` is
-   * `rest` alone). A byte order mark at the start of the file is left out.
+   * Returns `rest` followed by the next chunk (see `nextChunk`), and whether the file ends with
+   * them. The data is valid until the next call.
    */
   async next(rest: Uint8Array): Promise<{ data: Buffer; atEnd: boolean }> {
-    let length = rest.length;
+    const { chunk, atEnd } = await this.nextChunk();
+    const length = rest.length + chunk.length;
     this.reserve(length);
-    // `rest` may lie in this.data itself, so it moves with copyWithin semantics.
+    // `rest` may lie in this.data itself; set() then copies it as copyWithin would.
     this.data.set(rest, 0);
-    // The first three bytes decide whether the file starts with a byte order mark.
-    for (let appended = false; !this.ended && (!appended || (this.first && length < 3)); appended = true) {
-      const bytesRead = await this.pending!;
-      const chunk = this.chunks[this.turn];
-      if (bytesRead === 0) {
-        this.ended = true;
-        this.pending = undefined;
-        break;
-      }
-      this.reserve(length + bytesRead);
-      chunk.copy(this.data, length, 0, bytesRead);
-      length += bytesRead;
-      this.turn = 1 - this.turn;
-      this.pending = this.read();
-    }
-    let data = this.data.subarray(0, length);
-    if (this.first) {
-      this.first = false;
-      if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) data = data.subarray(3);
-    }
-    return { data, atEnd: this.ended };
+    this.data.set(chunk, rest.length);
+    return { data: this.data.subarray(0, length), atEnd };
   }
 
   /**
    * Returns the next chunk as it was read, without a byte order mark at the start of the file,
    * and whether the file ends with it (a read shorter than a chunk, or none). The chunk is
-   * valid until the next call; there is no copy into one buffer with the rest, as `next` makes.
+   * valid until the next call, and unlike `next` it is not copied after the rest.
    */
   async nextChunk(): Promise<{ chunk: Buffer; atEnd: boolean }> {
     let chunk = await this.readChunk();

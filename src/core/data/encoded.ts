@@ -294,11 +294,13 @@ async function* readBytes(plan: ReadPlan, tokenizer: StudentTokenizer, space: La
         for (let r = 0; r < part.records; ) {
           if (!skipHeader) {
             r = addPlainRecords(part, r, cursor, output, labelsAt);
-            if (output.full) yield output.take();
+            // A full batch goes out, then record r gets another try. Otherwise record r needs more
+            // than its table entry.
+            if (output.full) {
+              yield output.take();
+              continue;
+            }
             if (r >= part.records) break;
-            // addPlainRecords stops at a full batch, and at a record that needs more than its table entry.
-            const status = table[r * RECORD_FIELDS];
-            if (status === 0 && (labelColumn === undefined || labelsAt(buffer, table[r * RECORD_FIELDS + 6] - base, table[r * RECORD_FIELDS + 7] - base) !== undefined)) continue;
           }
           const fieldsAt = r * RECORD_FIELDS;
           const status = table[fieldsAt];

@@ -74,17 +74,9 @@ export class CnnStudent extends StudentBase {
       // Each convolution, ReLU and max over time as one op over the windows at real tokens,
       // read from the padded embeddings as consecutive lines.
       const lines = tf.reshape(padded, [batch * (time + maxWidth - 1), dim]) as tf.Tensor2D;
-      let starts: Int32Array;
-      let rowOf: Int32Array;
-      if (idValues.includes(0)) {
-        const windows = realWindows(idValues, batch, time, maxWidth);
-        starts = windows.offsets[0];
-        rowOf = windows.slots.map((slot) => Math.floor(slot / time));
-      } else {
-        starts = new Int32Array(batch * time).map((_, n) => Math.floor(n / time) * (time + maxWidth - 1) + (n % time));
-        rowOf = new Int32Array(batch * time).map((_, n) => Math.floor(n / time));
-      }
-      pooled = this.filterSizes.map((width, i) => convolveMaxPool(lines, starts, width, this.convKernels[i], this.convBiases[i], rowOf, batch));
+      const windows = realWindows(idValues, batch, time, maxWidth);
+      const rowOf = windows.slots.map((slot) => Math.floor(slot / time));
+      pooled = this.filterSizes.map((width, i) => convolveMaxPool(lines, windows.offsets[0], width, this.convKernels[i], this.convBiases[i], rowOf, batch));
     } else if (idValues?.includes(0)) {
       // Ragged batch: convolve only the windows that start at a real token, then put them
       // back among zero rows, which the max over time never picks over a ReLU output.
@@ -126,7 +118,7 @@ interface RealWindows {
   slots: Int32Array;
 }
 
-/** Lists the windows of a ragged batch that start at real tokens, as rows to gather and to scatter back. */
+/** Lists the windows of a batch that start at real tokens, as rows to gather and to scatter back. */
 function realWindows(ids: Int32Array, batch: number, time: number, maxWidth: number): RealWindows {
   let count = 0;
   for (let i = 0; i < ids.length; i++) if (ids[i] !== 0) count += 1;

@@ -37,6 +37,40 @@ export function unrouteTable(table: tf.Variable): void {
 }
 
 /**
+ * Computes tf.variableGrads(f, variables) with the lookups of each table of `probes` routed to
+ * its probe. `dense` has the gradients of the other variables (those that `f` reaches), and
+ * `lookups` the row gradients of each table's lookups. The caller owns every returned tensor.
+ */
+export function routedGradients(
+  f: () => tf.Scalar,
+  variables: tf.Variable[],
+  probes: Map<tf.Variable, tf.Variable>,
+): { value: tf.Scalar; dense: tf.NamedTensorMap; lookups: Map<tf.Variable, RowGradients[]> } {
+  const lookups = new Map<tf.Variable, RowGradients[]>();
+  for (const [table, probe] of probes) {
+    const recorded: RowGradients[] = [];
+    lookups.set(table, recorded);
+    routeTable(table, { probe, record: (gradient) => recorded.push(gradient) });
+  }
+  let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    result = tf.variableGrads(f, variables.map((variable) => probes.get(variable) ?? variable));
+  } catch (error) {
+    tf.dispose([...lookups.values()].flat().map((lookup) => lookup.gradients));
+    throw error;
+  } finally {
+    for (const table of probes.keys()) unrouteTable(table);
+  }
+  // A probe's gradient is always zero; the table's real one is in `lookups`.
+  for (const probe of probes.values()) result.grads[probe.name]?.dispose();
+  const dense: tf.NamedTensorMap = {};
+  for (const variable of variables) {
+    if (!probes.has(variable) && result.grads[variable.name] !== undefined) dense[variable.name] = result.grads[variable.name];
+  }
+  return { value: result.value, dense, lookups };
+}
+
+/**
  * Gathers rows of `table` for int32 `ids` of any shape: [...ids.shape, dim]. Unrouted, this
  * is `tf.gather`. Routed, the forward value is the same gather, and the backward pass sums
  * the output gradient per distinct id with a ScatterNd into [distinct ids, dim].

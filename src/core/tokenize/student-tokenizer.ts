@@ -291,9 +291,9 @@ export class StudentTokenizer {
   }
 
   /** Returns the ids of a word of word characters that is not among `words` (the vocabulary's plain words). */
-  private unknownWordIds(words: Set<string>): Int32Array {
+  private unknownWordIds(words: readonly string[]): Int32Array {
     let word = 'qxz';
-    while (words.has(word)) word += 'q';
+    while (words.includes(word)) word += 'q';
     return this.words.lookup(word, 0, word.length, false);
   }
 
@@ -320,20 +320,21 @@ export class StudentTokenizer {
    */
   asciiKernel(): AsciiWordKernel | undefined {
     if (!asciiKernelSpeed.enabled || this.ascii === undefined) return undefined;
-    const { kinds, lowercase } = this.ascii;
+    const { kinds, lowercase, chunks } = this.ascii;
     // The JavaScript word cache gives the ids, so a second kernel does not call the library again.
     const make = () => {
       const kernel = AsciiWordKernel.create(
         kinds,
         lowercase,
         (word) => this.words.lookup(word, 0, word.length, false),
-        this.ascii?.chunks ? (chunk) => this.chunkIds(chunk) : undefined,
+        chunks ? (chunk) => this.chunkIds(chunk) : undefined,
       );
       if (kernel) {
         const { words, ids } = this.vocabularyWords();
         // With a WordLevel model's whole vocabulary in the table, any other word is the
         // unknown token, so a word the table lacks need not stop the scan.
-        if (kernel.seed(words, ids) && (this.json.model as { type?: unknown }).type === 'WordLevel') kernel.setUnknownWord(this.unknownWordIds(new Set(words)));
+        const seeded = kernel.seed(words, ids);
+        if (seeded && (this.json.model as { type?: unknown }).type === 'WordLevel') kernel.setUnknownWord(this.unknownWordIds(words));
       }
       return kernel ?? null;
     };

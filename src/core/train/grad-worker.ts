@@ -4,7 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { selectBackend, tf } from '../tf';
 import { createStudent, type Student } from '../students';
-import { routeTable, unrouteTable, type RowGradients } from '../students/sparseLookup';
+import { routedGradients, type RowGradients } from '../students/sparseLookup';
 import { stepObjective, type Projection, type StepTerms } from './step';
 import { tableIndices, writeRows, type TableRows, type Values, type WorkerReply, type WorkerRequest } from './parallel';
 
@@ -12,8 +12,8 @@ let model: Student | undefined;
 let projection: Projection | undefined;
 let variables: tf.Variable[] = [];
 let tables: number[] = [];
-/** Per table index, the stand-in variable of its routed lookups (see LookupRoute.probe). */
-let probes = new Map<number, tf.Variable>();
+/** Per embedding table, the stand-in variable of its routed lookups (see LookupRoute.probe). */
+let probes = new Map<tf.Variable, tf.Variable>();
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   if (request.type === 'init') {
@@ -25,7 +25,7 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
     }
     variables = [...model.variables, ...(projection ? [projection.weight, projection.bias] : [])];
     tables = tableIndices(model, variables);
-    probes = new Map(tables.map((index) => [index, tf.variable(tf.zeros([1]), true, `${variables[index].name}/worker-probe`)]));
+    probes = new Map(tables.map((index) => [variables[index], tf.variable(tf.zeros([1]), true, `${variables[index].name}/worker-probe`)]));
     return { type: 'ready', shapes: variables.map((variable) => variable.shape), tables };
   }
   if (!model) throw new Error('The gradient worker got a step before its init message.');
@@ -44,23 +44,18 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
   let terms: StepTerms | undefined;
   // The tables' gradients come back as the rows each lookup read, [rows, dim], instead of
   // a dense [vocabulary, dim] gradient that this thread would fill and read rows from.
-  const lookups = new Map<number, RowGradients[]>(tables.map((index) => [index, []]));
+  let lookups = new Map<tf.Variable, RowGradients[]>();
   try {
     model.setDropoutSeed(request.context.seed);
-    for (const index of tables) routeTable(variables[index], { probe: probes.get(index)!, record: (gradient) => lookups.get(index)!.push(gradient) });
-    let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
-    try {
-      result = tf.variableGrads(step.objective, variables.map((variable, index) => probes.get(index) ?? variable));
-    } finally {
-      for (const index of tables) unrouteTable(variables[index]);
-    }
-    grads = result.grads;
+    const result = routedGradients(step.objective, variables, probes);
+    grads = result.dense;
+    lookups = result.lookups;
     const value = result.value.dataSync()[0];
     result.value.dispose();
     // A variable the objective does not reach has no gradient, which is a zero one.
     const gradients = variables.map((variable, i): Values => {
       const sent = request.weights[i];
-      if (!(sent instanceof Float32Array)) return tableRows(lookups.get(i)!, variable.shape[1]!);
+      if (!(sent instanceof Float32Array)) return tableRows(lookups.get(variable)!, variable.shape[1]!);
       const gradient = grads[variable.name];
       return gradient ? (gradient.dataSync() as Float32Array) : new Float32Array(variable.size);
     });
@@ -73,7 +68,10 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
   }
 }
 
-/** The row gradients of a table's lookups in one step, as rows and values; a row read twice is listed twice, and the receiver adds both. */
+/**
+ * Returns the row gradients of a table's lookups in one step as rows and values. A row read
+ * twice is listed twice, and the receiver adds both.
+ */
 function tableRows(lookups: RowGradients[], dim: number): TableRows {
   if (lookups.length === 1) return { rows: lookups[0].rows, values: lookups[0].gradients.dataSync() as Float32Array };
   const count = lookups.reduce((sum, lookup) => sum + lookup.rows.length, 0);

@@ -10,7 +10,7 @@
 // two give the same result (test/unit/optimizer.test.mjs checks it).
 import { tf } from '../tf';
 import type { Student } from '../students';
-import { routeTable, unrouteTable, type RowGradients } from '../students/sparseLookup';
+import { routedGradients } from '../students/sparseLookup';
 import { makeExclusive, wasmKernels } from '../tf/kernels';
 import { wasmHeapView, wasmMemoryOffset, type WasmBackendInternals } from '../tf/speed';
 import { LAZY_ADAM_WASM } from './lazy-adam-wasm';
@@ -196,36 +196,24 @@ export class LazyAdamOptimizer extends KernelAdamOptimizer {
     const sparse = variables.filter((v) => this.tables.has(v));
     if (sparse.length === 0) return super.computeGradients(f, variables);
 
-    const recorded = new Map<tf.Variable, RowGradients[]>();
-    for (const table of sparse) {
-      recorded.set(table, []);
-      routeTable(table, { probe: this.probeFor(table), record: (gradient) => recorded.get(table)!.push(gradient) });
-    }
-    let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
-    try {
-      result = tf.variableGrads(f, variables.map((v) => (this.tables.has(v) ? this.probeFor(v) : v)));
-    } finally {
-      sparse.forEach((table) => unrouteTable(table));
-    }
-
+    const { value, dense, lookups } = routedGradients(f, variables, new Map(sparse.map((table) => [table, this.probeFor(table)])));
     const grads: tf.NamedTensorMap = {};
     for (const v of variables) {
       if (!this.tables.has(v)) {
-        grads[v.name] = result.grads[v.name];
+        grads[v.name] = dense[v.name];
         continue;
       }
-      result.grads[this.probeFor(v).name].dispose();
-      const lookups = recorded.get(v)!;
-      if (lookups.length !== 1) {
-        tf.dispose([result.value, ...Object.values(grads), ...lookups.map((l) => l.gradients)]);
+      const tableLookups = lookups.get(v)!;
+      if (tableLookups.length !== 1) {
+        tf.dispose([value, ...Object.values(dense), ...[...lookups.values()].flat().map((lookup) => lookup.gradients)]);
         throw new Error(
-          `Lazy embedding updates expect the table "${v.name}" to be read once per step through lookupRows, but it was read ${lookups.length} times; set training.sparseEmbeddingUpdates to "off".`,
+          `Lazy embedding updates expect the table "${v.name}" to be read once per step through lookupRows, but it was read ${tableLookups.length} times; set training.sparseEmbeddingUpdates to "off".`,
         );
       }
-      grads[v.name] = lookups[0].gradients;
-      rowGradientRows.set(lookups[0].gradients, lookups[0].rows);
+      grads[v.name] = tableLookups[0].gradients;
+      rowGradientRows.set(tableLookups[0].gradients, tableLookups[0].rows);
     }
-    return { value: result.value, grads };
+    return { value, grads };
   }
 
   /** Applies lazy updates to the row gradients from `computeGradients`, dense Adam to the rest. */
