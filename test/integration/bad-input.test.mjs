@@ -167,9 +167,9 @@ describe('large inputs', () => {
       for await (const example of streamRecords(process.argv[1], { labelSpace: { task: 'binary', names: ['negative', 'positive'] } })) streamed += 1;
       console.log(JSON.stringify({ rows: info.rows, counts: info.labelCounts, streamed, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
     const result = await new Promise((resolvePromise, reject) => {
-      // A heap of 160 MiB, far below the file's size: a reader that held the rows would run out
-      // of memory. Without a cap, V8 let garbage grow the heap on some runs (432 MiB once
-      // against about 210 MiB usually), which said nothing about the reader.
+      // A heap of 160 MiB, far below the file's size, so a reader that kept the rows would run
+      // out of memory. Without a cap, V8 let garbage grow the heap on some runs (432 MiB once
+      // against about 210 MiB usually), which showed nothing about the reader.
       const child = spawn(process.execPath, ['--max-old-space-size=160', '--input-type=module', '-e', script, file]);
       let output = '';
       child.stdout.on('data', (chunk) => (output += chunk));

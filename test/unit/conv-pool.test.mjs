@@ -27,9 +27,9 @@ function referencePool(sequence, starts, width, kernel, bias, rowOf, rows) {
 }
 
 /**
- * Overlapping windows of 3 lines over a sequence of 14, in 5 rows: row 2 has none, row 3 has
- * one, and row 4 has only windows 4 and 7, which start at the same line, so every filter of
- * row 4 has a tie at its maximum. The windows are not grouped by row.
+ * Overlapping windows of 3 lines over a sequence of 14, in 5 rows. Row 2 has none and row 3 has
+ * one. Row 4 has only windows 4 and 7, which start at the same line, so every filter of row 4
+ * has a tie at its maximum. The windows are not grouped by row.
  */
 function poolCase(dim, filters, seed) {
   const width = 3;
@@ -43,11 +43,11 @@ function poolCase(dim, filters, seed) {
   return { sequence, starts, width, kernel, bias, rowOf, rows: 5, weights };
 }
 
-// 8 filters over rows of 4 run the wasm kernels; 6 filters (not a multiple of 8), rows of 5
-// (not a multiple of 4) and the cpu backend run the JavaScript path; `simd` off runs
-// JavaScript on wasm.
+// 8 filters over rows of 4 run the wasm kernels. 6 filters (not a multiple of 8), rows of 5
+// (not a multiple of 4) and the cpu backend run the JavaScript path, and so does `simd` off on
+// wasm.
 for (const [backend, filters, dim, simd] of [['wasm', 8, 4, true], ['wasm', 16, 8, true], ['wasm', 8, 4, false], ['wasm', 6, 4, true], ['wasm', 8, 5, true], ['cpu', 8, 4, true], ['cpu', 6, 5, true]]) {
-  test(`convolveMaxPool matches relu and tf.max (${backend}, ${filters} filters, rows of ${dim}, simd ${simd})`, async () => {
+  test(`convolveMaxPool matches stock ops (${backend}, ${filters} filters, rows of ${dim}, simd ${simd})`, async () => {
     await selectBackend(backend);
     const saved = { ...convPoolSpeed };
     convPoolSpeed.simd = simd;
@@ -83,7 +83,7 @@ for (const [backend, filters, dim, simd] of [['wasm', 8, 4, true], ['wasm', 16, 
   });
 }
 
-test('convolveMaxPool names a bad kernel shape, a window past the sequence and a row out of range', async () => {
+test('convolveMaxPool rejects invalid shapes and windows', async () => {
   await selectBackend('wasm');
   const sequence = tf.zeros([6, 4]);
   const bias = tf.zeros([8]);
@@ -99,7 +99,7 @@ test('convolveMaxPool names a bad kernel shape, a window past the sequence and a
 // The CNN student's loss and gradients with the fused op, on a ragged batch (windows gathered
 // at real tokens) and on a full one (every window), against the convolutions as tensor ops.
 for (const backend of ['wasm', 'cpu']) {
-  test(`CNN student with the fused op matches its tensor ops (${backend})`, async () => {
+  test(`CNN fused op matches tensor ops (${backend})`, async () => {
     await selectBackend(backend);
     const config = { ...defaultStudentConfig('cnn', 300, 3), embeddingDim: 16, numFilters: 8 };
     const student = createStudent(config, 4);

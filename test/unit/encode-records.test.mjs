@@ -105,7 +105,7 @@ test('byte reader matches on quoting and line ends', async () => {
 test('byte reader matches with a BOM, TSV, no header and label first', async () => {
   await assertSameAsGeneral(writeTemp('\ufefftext,label\nGood food,pos\nBad,neg\n'), { maxLength: 64, labelSpace });
   await assertSameAsGeneral(writeTemp('pos\tGood food, really\nneg\tBad "service"\n', 'tsv'), { maxLength: 64, labelSpace });
-  // Without a header the byte order mark stands before the first record's label.
+  // Without a header the byte order mark is right before the first record's label.
   await assertSameAsGeneral(writeTemp('\ufeffpos\tGood food\nneg\tBad service\n', 'tsv'), { maxLength: 64, labelSpace });
   await assertSameAsGeneral(writeTemp('id,label,text,source\n1,pos,Great view,web\n2,neg,"Noisy, dirty",app\n'), { maxLength: 64, labelSpace });
 });
@@ -155,7 +155,7 @@ test('byte reader matches for WordPiece and BERT tokenizers', async () => {
   for (let maxLength = 1; maxLength <= 8; maxLength++) await assertSameAsGeneral(pieces, { maxLength, labelSpace }, [4 << 20], wordpiece);
 });
 
-test('the kernel gives the words missing from a WordLevel vocabulary the unknown token, and only there', async () => {
+test('kernel maps WordLevel unknown words', async () => {
   // A fresh tokenizer each, so that no earlier read has put words in the kernel's table.
   const fresh = (model) => StudentTokenizer.fromJson(buildTokenizer(training, { model, vocabSize: 200 }));
   const level = fresh('wordlevel');
@@ -170,7 +170,7 @@ test('the kernel gives the words missing from a WordLevel vocabulary the unknown
   assert.equal(rows[2].ids[1], unknown[0]);
 });
 
-test('the kernel tokenizes text beyond ASCII one whitespace-delimited chunk at a time', async () => {
+test('kernel tokenizes non-ASCII chunks', async () => {
   const tokenizer = StudentTokenizer.fromJson(buildTokenizer(training, { model: 'wordlevel', vocabSize: 200 }));
   const content = [
     'text,label',

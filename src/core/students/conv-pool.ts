@@ -11,9 +11,9 @@ import { gatherRows } from './rows';
  * Switches of the fused op. `fused`: the CNN pools its convolutions through
  * `convolveMaxPool` on the wasm and cpu backends unless SD_SPEED_KERNELS=0. `simd`: on the
  * wasm backend the product, pooling and gradient run in the kernels of conv-pool.wat, on the
- * backend's tensors, when the filter count is a multiple of 8 and the row width of 4;
- * otherwise the windows are unfolded and pooled in JavaScript. Tests and benchmarks switch
- * them off to compare the paths.
+ * backend's tensors. That needs a filter count that is a multiple of 8 and a row width that is
+ * a multiple of 4. Otherwise the windows are unfolded and pooled in JavaScript. Tests and
+ * benchmarks switch both off to compare the paths.
  */
 export const convPoolSpeed = { fused: speedKernelsEnabled(), simd: true };
 
@@ -26,16 +26,16 @@ export function fusedConvPoolApplies(): boolean {
  * Returns pooled [rows, filters]: for each row and filter, the largest ReLU output of
  * `window · kernel + bias` over the windows of that row, or 0 for a row without windows.
  * Window n is `width` consecutive lines of `sequence` [lines, dim] from line `starts[n]`,
- * flattened to width · dim values, and `rowOf[n]` is its row; windows come in any order.
+ * flattened to width · dim values. `rowOf[n]` is its row, and the windows may come in any order.
  *
- * The values equal tf.max over time of tf.relu of the product, and so do the gradients:
- * dy of a row and filter reaches every window whose output equals the maximum (ties
- * included, as tf.max's gradient does) when that maximum is above 0. As tensor ops the
- * gradient is two more products as large as the forward one, [count, filters] by
- * [filters, width · dim]; here it touches only the windows at a maximum, rows · filters of
- * them, so the backward pass costs a small part of the forward product instead of twice it.
- * The wasm kernels also read each window where it lies in `sequence`, so neither the windows
- * nor their gradient are ever copied out.
+ * The values equal tf.max over time of tf.relu of the product, and so do the gradients. When
+ * the maximum of a row and filter is above 0, its dy reaches every window whose output equals
+ * it (ties included, as tf.max's gradient does). As tensor ops the gradient is two more
+ * products as large as the forward one, [count, filters] by [filters, width · dim]. Here it
+ * touches only the windows at a maximum, about rows · filters of them, so the backward pass
+ * costs a small part of the forward product instead of twice it. The wasm kernels also read
+ * each window where it lies in `sequence`, so they copy out neither the windows nor their
+ * gradient.
  */
 export function convolveMaxPool(
   sequence: tf.Tensor2D,
@@ -72,7 +72,10 @@ export function convolveMaxPool(
 
 type PoolOp = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => { value: tf.Tensor2D; gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.Tensor[] };
 
-/** The op over unfolded windows [count, inner], in JavaScript over arrays read from the tensors, for the cpu backend and odd sizes. */
+/**
+ * Returns the op over unfolded windows [count, inner], in JavaScript over arrays read from the
+ * tensors, for the cpu backend and odd sizes.
+ */
 function javaScriptPool(rowOf: Int32Array, rows: number): PoolOp {
   return (x, w, b, save) => {
     const [count, inner] = x.shape;
@@ -138,8 +141,8 @@ interface ConvPoolKernels {
 }
 
 /**
- * The op over the sequence in the kernels of conv-pool.wat, which read and write the wasm
- * backend's tensors in place; each tensor they write is made here, so nothing else holds it.
+ * Returns the op over the sequence in the kernels of conv-pool.wat. They read and write the
+ * wasm backend's tensors in place, so each tensor they write is made here and shared with none.
  */
 function wasmPool(kernels: ConvPoolKernels, starts: Int32Array, width: number, rowOf: Int32Array, rows: number): PoolOp {
   return (sequence, w, b, save) => {
